@@ -76,3 +76,18 @@ if let i = args.firstIndex(of: "--snn"), i + 3 < args.count {
     print(String(format: "snn %@ batch %d T %d ms_per_image %.3f ann_ms_per_image %.4f ratio %.1f",
                  args[i + 1], b, T, 1000 / snnIPS, 1000 / annIPS, annIPS / snnIPS))
 }
+
+if args.contains("--kernels") {
+    // Per-element cost of the row kernels on one core (ViT-Tiny, batch 16: 29M GELU and 22M softmax elements).
+    let n = 1 << 22
+    var g = Generator(state: 3)
+    var x = (0..<n).map { _ in Float.random(in: -4...4, using: &g) }
+    for (name, body) in [
+        ("gelu", { (p: UnsafeMutablePointer<Float>) in Kernels.gelu(p, count: n) }),
+        ("softmax(197)", { (p: UnsafeMutablePointer<Float>) in Kernels.softmax(p, rows: n / 197, width: 197) }),
+    ] as [(String, (UnsafeMutablePointer<Float>) -> Void)] {
+        let start = Date()
+        for _ in 0..<5 { x.withUnsafeMutableBufferPointer { body($0.baseAddress!) } }
+        print(String(format: "kernel %@ ns_per_element %.2f", name, Date().timeIntervalSince(start) * 1e9 / Double(5 * n)))
+    }
+}

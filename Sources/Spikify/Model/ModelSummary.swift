@@ -9,6 +9,11 @@ public struct ModelSummary: Codable, Sendable {
     public var tokens: Int
     /// Sites with quantizer step sizes in the file (a QANN checkpoint), in graph order.
     public var quantizerSteps: Int
+    /// For a converted model: its description (method, levels, source, …), operators and neurons per image.
+    public var converted: [String: String]?
+    public var operators: Int?
+    public var neuronSites: Int?
+    public var neuronsPerImage: Int?
 
     public init(model: ViTModel, layout: WeightLayout) {
         file = model.source
@@ -17,6 +22,19 @@ public struct ModelSummary: Codable, Sendable {
         parameters = model.weights.parameterCount
         tokens = model.config.tokenCount
         quantizerSteps = model.weights.stepSizes.count
+    }
+
+    public init(converted c: ConvertedModel) {
+        file = c.model.source
+        layout = "spikify-snn"
+        config = c.model.config
+        parameters = c.model.weights.parameterCount
+        tokens = c.model.config.tokenCount
+        quantizerSteps = c.plan.quantizers.count
+        converted = c.graph.metadata.filter { $0.key != "file" }
+        operators = c.graph.ops.count
+        neuronSites = c.graph.neuronSites.count
+        neuronsPerImage = c.graph.neuronSites.reduce(0) { $0 + $1.neurons }
     }
 
     public var json: String {
@@ -40,6 +58,13 @@ public struct ModelSummary: Codable, Sendable {
         ]
         if quantizerSteps > 0 {
             lines.append("QANN          \(quantizerSteps) quantizer step sizes, levels \(c.levels.map(String.init) ?? "not declared")")
+        }
+        if let converted, let operators, let neuronSites, let neuronsPerImage {
+            lines.append("spiking       \(converted["method"] ?? "?"), \(operators) operators, \(neuronSites) neuron sites, "
+                + "\(neuronsPerImage) neurons per image")
+            for key in converted.keys.sorted() where key != "method" {
+                lines.append("  \(key.padding(toLength: 18, withPad: " ", startingAt: 0)) \(converted[key]!)")
+            }
         }
         return lines.joined(separator: "\n")
     }

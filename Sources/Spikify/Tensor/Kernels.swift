@@ -52,18 +52,23 @@ public enum Kernels {
             let xr = x + r * width
             var m = -Float.infinity
             for j in 0..<width { m = max(m, xr[j]) }
-            var s: Float = 0
-            for j in 0..<width { let e = expf(xr[j] - m); xr[j] = e; s += e }
+            for j in 0..<width { xr[j] = Elementary.exp(xr[j] - m) }
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var j = 0
+            while j + 4 <= width { s0 += xr[j]; s1 += xr[j + 1]; s2 += xr[j + 2]; s3 += xr[j + 3]; j += 4 }
+            while j < width { s0 += xr[j]; j += 1 }
+            let s = (s0 + s1) + (s2 + s3)
             let inv = 1 / s
             for j in 0..<width { xr[j] *= inv }
         }
     }
 
-    /// Exact GELU `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))` (PyTorch `nn.GELU()` default); in place.
+    /// GELU `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))` with erf, not the tanh approximation (PyTorch `nn.GELU()`
+    /// default); `erf` as PyTorch's vectorised CPU kernel computes it (``Elementary/erf(_:)``); in place.
     @inline(__always)
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         let invSqrt2: Float = 0.70710678118654752440
-        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + Elementary.erf(v * invSqrt2)) }
     }
 
     /// ReLU in place.

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+@testable import Spikify
+
+/// Row kernels against their definitions (Foundation's libm as the independent reference).
+final class KernelTests: XCTestCase {
+    func testExpIsWithinAFewUlps() {
+        var worst: Double = 0
+        for i in 0...200_000 {
+            let x = Float(-87 + 175 * Double(i) / 200_000)
+            let reference = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(Elementary.exp(x)) - reference) / reference)
+        }
+        XCTAssertLessThan(worst, 3e-7)
+    }
+
+    func testErfAndGELU() {
+        var erfError: Double = 0, geluError: Double = 0
+        for i in 0...100_000 {
+            let x = Float(-8 + 16 * Double(i) / 100_000)
+            erfError = max(erfError, abs(Double(Elementary.erf(x)) - Foundation.erf(Double(x))))
+            var g = x
+            Kernels.gelu(&g, count: 1)
+            let reference = 0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
+            geluError = max(geluError, abs(Double(g) - reference))
+        }
+        XCTAssertLessThan(erfError, 5e-7)  // 1.5e-7 in exact arithmetic, plus float32 rounding
+        XCTAssertLessThan(geluError, 1e-6)
+    }
+
+    func testSoftmaxAndLayerNormDefinitions() {
+        var x: [Float] = [1, 2, 3, -1000, 0.5, 0.5, 0.5, 0.5]
+        Kernels.softmax(&x, rows: 2, width: 4)
+        let e = [1.0, 2.0, 3.0].map { Foundation.exp($0 - 3) }
+        let s = e.reduce(0, +)
+        for j in 0..<3 { XCTAssertEqual(Double(x[j]), e[j] / s, accuracy: 1e-7) }
+        XCTAssertEqual(x[3], 0, accuracy: 1e-30)
+        for j in 4..<8 { XCTAssertEqual(x[j], 0.25, accuracy: 1e-7) }
+        let row: [Float] = [1, 2, 3, 4]
+        var y = [Float](repeating: 0, count: 4)
+        Kernels.layerNorm(row, rows: 1, width: 4, gamma: [1, 1, 2, 1], beta: [0, 0, 0, 1], eps: 0, into: &y)
+        let sd = Float(1.25).squareRoot()
+        XCTAssertEqual(y, [-1.5 / sd, -0.5 / sd, 2 * 0.5 / sd, 1.5 / sd + 1].map { $0 }, accuracy: 1e-6)
+    }
+
+    func testIm2colOrdersPatchesLikeTheConvWeight() {
+        // 1 image, 2 channels, 4×4, patch 2: row = patch (py, px), columns (channel, dy, dx).
+        let image = (0..<32).map(Float.init)
+        var out = [Float](repeating: 0, count: 32)
+        Patches.im2col(image, batch: 1, channels: 2, height: 4, width: 4, patch: 2, into: &out)
+        XCTAssertEqual(Array(out[0..<8]), [0, 1, 4, 5, 16, 17, 20, 21])
+        XCTAssertEqual(Array(out[24..<32]), [10, 11, 14, 15, 26, 27, 30, 31])
+    }
+}
+
+func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
+}
