@@ -52,10 +52,7 @@ public enum StepCalibration {
             if lower < 0 { base = max(base, max(-minNeg, 0) / Float(-lower)) }
             guard base > 0 else { return floor }
             func error(_ s: Float) -> Double {
-                let q = ActivationQuantizer(step: s, lower: lower, upper: upper)
-                var e: Double = 0
-                for x in values { let d = q(x) - x; e += Double(d * d) }
-                return e
+                squaredQuantizationError(values, quantizer: ActivationQuantizer(step: s, lower: lower, upper: upper))
             }
             var best = base, bestError = error(base)
             for i in 1..<100 {
@@ -63,14 +60,44 @@ public enum StepCalibration {
                 let e = error(s)
                 if e < bestError { best = s; bestError = e }
             }
-            var lo = best * 0.98, hi = best * 1.02
+            let lo = best * 0.98, hi = best * 1.02
             for i in 0...20 {
                 let s = lo + (hi - lo) * Float(i) / 20
                 let e = error(s)
                 if e < bestError { best = s; bestError = e }
             }
-            lo = best; hi = best
             return max(best, floor)
         }
+    }
+
+    /// `Σ (Q(x) − x)²`, in blocks of float partial sums (vectorisable) added up in double.
+    static func squaredQuantizationError(_ values: [Float], quantizer q: ActivationQuantizer) -> Double {
+        let s = q.step, lo = Float(q.lower), hi = Float(q.upper)
+        var total: Double = 0
+        values.withUnsafeBufferPointer { v in
+            var start = 0
+            while start < v.count {
+                let end = min(v.count, start + 4096)
+                var partial = SIMD8<Float>()
+                var i = start
+                while i + 8 <= end {
+                    var x = SIMD8<Float>()
+                    for l in 0..<8 { x[l] = v[i + l] }
+                    var d = SIMD8<Float>()
+                    for l in 0..<8 { d[l] = ActivationQuantizer.level(x[l] / s + 0.5, lower: lo, upper: hi) * s - x[l] }
+                    partial += d * d
+                    i += 8
+                }
+                var rest: Float = 0
+                while i < end {
+                    let d = ActivationQuantizer.level(v[i] / s + 0.5, lower: lo, upper: hi) * s - v[i]
+                    rest += d * d
+                    i += 1
+                }
+                total += Double(partial.sum()) + Double(rest)
+                start = end
+            }
+        }
+        return total
     }
 }

@@ -24,7 +24,16 @@ public struct ActivationQuantizer: Sendable, Equatable, Codable {
 
     /// The integer level of `x` (true division, as the reference implementation).
     @inline(__always) public func level(_ x: Float) -> Float {
-        min(max((x / step + 0.5).rounded(.down), Float(lower)), Float(upper))
+        Self.level(x / step + 0.5, lower: Float(lower), upper: Float(upper))
+    }
+
+    /// `clamp(floor(y), lower, upper)`, computed as `floor(clamp(y, lower, upper))` (equal for integer bounds, since
+    /// floor is monotone) with a branch-free floor that vectorises: for |y| < 2²², adding and subtracting 1.5·2²³
+    /// rounds to the nearest integer, and one comparison turns that into the floor. A NaN input gives `lower`.
+    @inline(__always) static func level(_ y: Float, lower: Float, upper: Float) -> Float {
+        let c = y > lower ? (y < upper ? y : upper) : lower
+        let nearest = (c + 12_582_912.0) - 12_582_912.0
+        return nearest > c ? nearest - 1 : nearest
     }
 
     @inline(__always) public func callAsFunction(_ x: Float) -> Float { level(x) * step }
@@ -32,7 +41,8 @@ public struct ActivationQuantizer: Sendable, Equatable, Codable {
     /// Quantizes a buffer in place.
     public func apply(_ values: UnsafeMutableBufferPointer<Float>) {
         let s = step, lo = Float(lower), hi = Float(upper)
-        for i in values.indices { values[i] = min(max((values[i] / s + 0.5).rounded(.down), lo), hi) * s }
+        guard let p = values.baseAddress else { return }
+        for i in 0..<values.count { p[i] = Self.level(p[i] / s + 0.5, lower: lo, upper: hi) * s }
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Executes a ViT exactly as timm's `VisionTransformer.forward` in eval mode: patch embedding, class token,
 /// position embedding, pre-norm blocks (`x + attn(norm1(x))`, `x + mlp(norm2(x))`), pooling and head.
 ///
@@ -6,6 +8,9 @@
 public final class ViTForward: Sendable {
     public let config: ViTConfig
     let w: PreparedWeights
+    /// The last batch's scratch buffers, reused by the next call of the same batch size (allocating tens of MB per
+    /// call costs page faults); concurrent callers each get their own.
+    private let spare = Spare()
 
     public init(_ model: ViTModel) {
         config = model.config
@@ -21,7 +26,8 @@ public final class ViTForward: Sendable {
         let batch = images.shape[0]
         let n = c.tokenCount, d = c.embedDim, rows = batch * n
         let out = FloatBuffer(count: batch * c.numClasses)
-        let ws = Workspace(config: c, batch: batch)
+        let ws = spare.take(batch: batch) ?? Workspace(config: c, batch: batch)
+        defer { spare.give(ws) }
         images.scalars.withUnsafeBufferPointer { img in
             embed(img.baseAddress!, batch: batch, ws: ws, hook: hook)
         }
@@ -39,7 +45,9 @@ public final class ViTForward: Sendable {
     /// Scratch buffers for one batch size.
     final class Workspace: Sendable {
         let x, h, q, k, v, o, branch, mlp, scores, patches: FloatBuffer
+        let batch: Int
         init(config c: ViTConfig, batch: Int) {
+            self.batch = batch
             let rows = batch * c.tokenCount
             x = FloatBuffer(count: rows * c.embedDim)
             h = FloatBuffer(count: rows * c.embedDim)
@@ -52,6 +60,19 @@ public final class ViTForward: Sendable {
             scores = FloatBuffer(count: batch * c.numHeads * c.tokenCount * c.tokenCount)
             patches = FloatBuffer(count: batch * c.patchCount * c.patchFeatures)
         }
+    }
+
+    private final class Spare: @unchecked Sendable {
+        private let lock = NSLock()
+        private var workspace: Workspace?
+        func take(batch: Int) -> Workspace? {
+            lock.withLock {
+                guard let w = workspace, w.batch == batch else { return nil }
+                workspace = nil
+                return w
+            }
+        }
+        func give(_ w: Workspace) { lock.withLock { workspace = w } }
     }
 
     private func call(_ hook: SiteHook?, _ site: Site, _ buffer: FloatBuffer, count: Int) {
