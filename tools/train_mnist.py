@@ -160,6 +160,7 @@ def run_epochs(model, Xtr01, ytr, *, epochs, lr, wd, bs, seed, log, teacher=None
     total = epochs * steps_per
     warmup = max(1, steps_per) if teacher is None else 0
     step = 0
+    t0 = time.time()
     for ep in range(epochs):
         model.train()
         perm = torch.randperm(n, generator=g)
@@ -183,7 +184,7 @@ def run_epochs(model, Xtr01, ytr, *, epochs, lr, wd, bs, seed, log, teacher=None
             step += 1
             tl += float(loss.detach()) * len(yb)
             tc += int((out.argmax(1) == yb).sum())
-        msg = f"  epoch {ep + 1:3d}/{epochs} loss {tl / (steps_per * bs):.4f} train-acc {tc / (steps_per * bs) * 100:.2f}"
+        msg = f"  epoch {ep + 1:3d}/{epochs} loss {tl / (steps_per * bs):.4f} train-acc {tc / (steps_per * bs) * 100:.2f}  t={time.time() - t0:.0f}s"
         if eval_fn is not None and ((ep + 1) % 10 == 0 or ep + 1 == epochs):
             msg += f"  [monitor] {eval_fn(model)}"
         log(msg)

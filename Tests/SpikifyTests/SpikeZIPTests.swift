@@ -18,11 +18,11 @@ final class SpikeZIPTests: XCTestCase {
             let (c, data) = try converted(name)
             let qann = QuantizedViT(forward: ViTForward(c.model), plan: c.plan).logits(data.images)
             let run = try SpikingExecutor(graph: c.graph, batchCapacity: data.count)
-                .run(data.images, timesteps: 256, untilQuiet: true)
+                .run(data.images, timesteps: 256)
             XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil }, "\(name): every sample settles")
             XCTAssertEqual(run.logits.argmaxRows(), qann.argmaxRows(), name)
             XCTAssertLessThanOrEqual(run.logits.maxAbsDifference(qann), 1e-4, name)
-            // The output no longer changes after the settle step.
+            // The run ends at the step where the last sample fell silent.
             let settled = run.settleSteps.map { $0! }
             XCTAssertEqual(run.stepsRun, settled.max()! + 1)
         }
@@ -33,7 +33,7 @@ final class SpikeZIPTests: XCTestCase {
             let (c, data) = try converted("timm_gelu_token", steps: .calibrate(.mse), levels: levels)
             XCTAssertEqual(c.plan.quantizers.count, Site.all(depth: c.model.config.depth).count)
             let qann = QuantizedViT(forward: ViTForward(c.model), plan: c.plan).logits(data.images)
-            let run = try SpikingExecutor(graph: c.graph, batchCapacity: 4).run(data.batch(0..<4), timesteps: 512, untilQuiet: true)
+            let run = try SpikingExecutor(graph: c.graph, batchCapacity: 4).run(data.batch(0..<4), timesteps: 512)
             XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil })
             XCTAssertLessThanOrEqual(run.logits.maxAbsDifference(qann.slice(rows: 0..<4)), 1e-4, "levels \(levels)")
         }
@@ -52,6 +52,24 @@ final class SpikeZIPTests: XCTestCase {
         }
         XCTAssertGreaterThan(errors[0], errors[1])
         XCTAssertGreaterThan(errors[1], errors[2])
+    }
+
+    func testCompactingQuietSamplesChangesNothing() throws {
+        let (c, data) = try converted("spikezip_qann_relu_avg")
+        let executor = try SpikingExecutor(graph: c.graph, batchCapacity: data.count)
+        let compacted = executor.run(data.images, timesteps: 200)
+        let full = executor.run(data.images, timesteps: 200, compact: false)
+        XCTAssertGreaterThan(Set(compacted.settleSteps).count, 1, "samples settle at different steps")
+        XCTAssertEqual(compacted.logits.scalars, full.logits.scalars)
+        XCTAssertEqual(compacted.settleSteps, full.settleSteps)
+        XCTAssertEqual(compacted.siteSpikes, full.siteSpikes)
+        XCTAssertEqual(compacted.sampleSpikes, full.sampleSpikes)
+        for t in 1...compacted.stepsRun { XCTAssertEqual(compacted.predictions(afterSteps: t), full.predictions(afterSteps: t)) }
+        // A shorter cap: identical to the first steps of the long run.
+        let short = executor.run(data.images, timesteps: 10)
+        XCTAssertEqual(short.stepsRun, 10)
+        XCTAssertEqual(short.predictions(afterSteps: 10), full.predictions(afterSteps: 10))
+        XCTAssertTrue(short.settleSteps.allSatisfy { $0 == nil })
     }
 
     func testExportRoundTripIsBitIdentical() throws {

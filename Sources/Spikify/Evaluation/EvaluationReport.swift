@@ -41,6 +41,7 @@ public struct EvaluationReport: Codable, Sendable {
         /// Largest |SNN logit − QANN logit| after the last step, over all samples.
         public var maxAbsLogitDifferenceToQANN: Double = 0
         public var secondsPerImage: Double = 0
+        /// Mean number of steps a sample was simulated (until quiet, at most T).
         public var meanStepsRun: Double = 0
 
         init(timesteps: [Int], untilQuiet: Bool) {
@@ -52,8 +53,10 @@ public struct EvaluationReport: Codable, Sendable {
         public var site: String
         public var neurons: Int
         public var spikes: Int
-        /// Spikes per neuron per timestep (over the steps run).
+        /// Spikes per neuron per simulated step (a sample is simulated until it is quiet, or for all steps).
         public var firingRate: Double
+        /// Spikes per image, summed over the steps.
+        public var spikesPerImage: Double
     }
     public struct SynapticLayer: Codable, Sendable {
         public var layer: String

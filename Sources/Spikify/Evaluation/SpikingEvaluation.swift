@@ -41,7 +41,8 @@ public enum SpikingEvaluation {
         clock = Date()
         for start in stride(from: 0, to: n, by: bs) {
             let end = min(n, start + bs)
-            let r = executor.run(data.batch(start..<end), timesteps: T, untilQuiet: options.untilQuiet)
+            let r = executor.run(data.batch(start..<end), timesteps: T)
+            let simulated = r.stepsActive.reduce(0, +)
             for t in 0..<T { perStep[t] += r.predictions(afterSteps: t + 1) }
             settle += r.settleSteps
             snnLogits += r.logits.scalars
@@ -52,10 +53,10 @@ public enum SpikingEvaluation {
             }
             for i in sites.indices {
                 siteSpikes[i] += r.siteSpikes[i]
-                neuronSteps[i] += sites[i].neurons * (end - start) * r.stepsRun
+                neuronSteps[i] += sites[i].neurons * simulated
             }
             for e in r.synapticEvents { events[e.name, default: (0, e.fanOut)].events += e.events }
-            stepsTotal += r.stepsRun * (end - start)
+            stepsTotal += simulated
             progress?("snn", end, n)
         }
         let snnSeconds = Date().timeIntervalSince(clock)
@@ -81,7 +82,8 @@ public enum SpikingEvaluation {
         report.sites = sites.indices.map { i in
             EvaluationReport.SiteStatistics(
                 site: sites[i].name, neurons: sites[i].neurons, spikes: siteSpikes[i],
-                firingRate: neuronSteps[i] == 0 ? 0 : Double(siteSpikes[i]) / Double(neuronSteps[i]))
+                firingRate: neuronSteps[i] == 0 ? 0 : Double(siteSpikes[i]) / Double(neuronSteps[i]),
+                spikesPerImage: Double(siteSpikes[i]) / Double(max(n, 1)))
         }
         report.synapticEvents = events.keys.sorted().map { k in
             EvaluationReport.SynapticLayer(layer: k, inputEvents: events[k]!.events,

@@ -24,6 +24,11 @@ public final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendabl
 
     public func zero() { pointer.update(repeating: 0, count: count) }
 
+    /// Copies block `from` onto block `to`, blocks being `size` consecutive elements (one sample's state).
+    @inline(__always) public func moveBlock(from: Int, to: Int, size: Int) {
+        (pointer + to * size).update(from: pointer + from * size, count: size)
+    }
+
     @inline(__always) public subscript(i: Int) -> Element {
         get { pointer[i] }
         set { pointer[i] = newValue }

@@ -70,53 +70,85 @@ public final class SpikingExecutor {
     }
 
     /// Runs one batch (at most `capacity` images `[B, C, H, W]`) for up to `timesteps` steps.
-    /// - Parameter untilQuiet: stop early once every sample is quiet (a step t ≥ 1 with no spike anywhere; from
-    ///   then on nothing changes). Without it, exactly `timesteps` steps run.
-    public func run(_ images: Tensor, timesteps: Int, untilQuiet: Bool = false) -> SpikingBatchResult {
-        let batch = images.shape[0]
-        precondition(batch <= capacity && images.count == batch * graph.values[graph.input].perSample,
+    ///
+    /// A sample is *quiet* at step t ≥ 1 when no neuron of it fired: its inputs are zero from t = 1 on, so nothing
+    /// can change any more and its output is final. Quiet samples leave the batch (their state is compacted out, so
+    /// the remaining ones run faster), and the run ends when every sample is quiet or after `timesteps` steps.
+    /// Predictions, logits and spike counts are the same as running every sample for all steps.
+    /// - Parameter compact: keep quiet samples in the batch instead (for tests of the compaction itself).
+    public func run(_ images: Tensor, timesteps: Int, compact: Bool = true) -> SpikingBatchResult {
+        let total = images.shape[0]
+        precondition(total <= capacity && images.count == total * graph.values[graph.input].perSample,
                      "batch of \(images.shape) does not fit the executor")
-        for op in operators { op.reset(batch: batch) }
-        for slot in slots { slot.isZero = false; slot.setZero(batch: batch) }
+        for op in operators { op.reset(batch: total) }
+        for slot in slots { slot.isZero = false; slot.setZero(batch: total) }
         logits.zero()
         let input = slots[graph.input], output = slots[graph.output]
         images.scalars.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress!, count: images.count) }
         input.isZero = false
-        let classes = output.info.perSample
-        var result = SpikingBatchResult(batch: batch, sites: emitters.map { ($0.site, $0.neuronsPerSample) })
-        result.predictions.reserveCapacity(max(1, timesteps) * batch)
-        var quietCount = 0
-        for t in 0..<max(1, timesteps) {
+        let classes = output.info.perSample, steps = max(1, timesteps)
+        var result = SpikingBatchResult(batch: total, sites: emitters.map { ($0.site, $0.neuronsPerSample) })
+        result.predictions = [Int](repeating: -1, count: steps * total)
+        var finalLogits = [Float](repeating: 0, count: total * classes)
+        var active = Array(0..<total)  // batch position → sample
+        var spikesAt = [Int](repeating: 0, count: total)  // per position, this step
+        for t in 0..<steps {
+            let batch = active.count
             if t == 1 { input.setZero(batch: batch) }
             for op in operators { op.step(t, batch: batch) }
-            // Statistics and quiescence.
+            for p in 0..<batch { spikesAt[p] = 0 }
             for (e, emitter) in emitters.enumerated() {
-                for b in 0..<batch {
-                    let s = emitter.stepSpikes[b]
+                for p in 0..<batch {
+                    let s = emitter.stepSpikes[p]
                     result.siteSpikes[e] += s
-                    result.sampleSpikes[b] += s
-                    if s != 0 { result.lastActiveStep[b] = t }
+                    spikesAt[p] += s
                 }
             }
-            if t >= 1 {
-                for b in 0..<batch where result.settleSteps[b] == nil && result.lastActiveStep[b] < t {
-                    result.settleSteps[b] = t
-                    quietCount += 1
-                }
-            }
-            // Accumulate outputs and record the prediction after t + 1 steps.
             if !output.isZero {
                 for i in 0..<(batch * classes) { logits[i] += Double(output.pointer[i]) }
             }
-            for b in 0..<batch {
+            for p in 0..<batch {
+                let sample = active[p]
+                result.sampleSpikes[sample] += spikesAt[p]
+                result.stepsActive[sample] = t + 1
                 var best = 0
-                for c in 1..<classes where logits[b * classes + c] > logits[b * classes + best] { best = c }
-                result.predictions.append(best)
+                for c in 1..<classes where logits[p * classes + c] > logits[p * classes + best] { best = c }
+                result.predictions[t * total + sample] = best
             }
             result.stepsRun = t + 1
-            if untilQuiet && quietCount == batch { break }
+            // Quiet samples: record the settle step and final output; compact them out of the batch.
+            var p = batch - 1
+            while p >= 0 {
+                let sample = active[p]
+                if t >= 1 && spikesAt[p] == 0 && result.settleSteps[sample] == nil {
+                    result.settleSteps[sample] = t
+                    if compact {
+                        for c in 0..<classes { finalLogits[sample * classes + c] = Float(logits[p * classes + c]) }
+                        let last = active.count - 1
+                        if p != last {
+                            for op in operators { op.moveSample(from: last, to: p) }
+                            logits.moveBlock(from: last, to: p, size: classes)
+                            active[p] = active[last]
+                            spikesAt[p] = spikesAt[last]
+                        }
+                        active.removeLast()
+                    }
+                }
+                p -= 1
+            }
+            if active.isEmpty || (!compact && result.settleSteps.allSatisfy({ $0 != nil })) { break }
         }
-        result.logits = Tensor(shape: [batch, classes], scalars: (0..<(batch * classes)).map { Float(logits[$0]) })
+        for (p, sample) in active.enumerated() {
+            for c in 0..<classes { finalLogits[sample * classes + c] = Float(logits[p * classes + c]) }
+        }
+        // Samples that left the batch keep their last prediction for the later steps.
+        for t in 1..<result.stepsRun {
+            for s in 0..<total where result.predictions[t * total + s] < 0 {
+                result.predictions[t * total + s] = result.predictions[(t - 1) * total + s]
+            }
+        }
+        result.predictions.removeLast((steps - result.stepsRun) * total)
+        result.logits = Tensor(shape: [total, classes], scalars: finalLogits)
         result.synapticEvents = linears.map { ($0.name, $0.op.inputEvents, $0.op.outFeatures) }
         return result
     }
@@ -142,9 +174,9 @@ public struct SpikingBatchResult: Sendable {
     /// Neuron sites (name, neurons per sample), and spikes per site summed over the batch and the steps.
     public var sites: [(name: String, neurons: Int)]
     public var siteSpikes: [Int]
-    /// Spikes per sample over all steps; last step at which each sample spiked.
+    /// Spikes per sample over all steps, and steps each sample was simulated (until quiet, or all steps run).
     public var sampleSpikes: [Int]
-    var lastActiveStep: [Int]
+    public var stepsActive: [Int]
     /// Per linear layer: (weight name, non-zero inputs seen, fan-out).
     public var synapticEvents: [(name: String, events: Int, fanOut: Int)] = []
 
@@ -153,6 +185,6 @@ public struct SpikingBatchResult: Sendable {
         self.sites = sites.map { (name: $0.0, neurons: $0.1) }
         siteSpikes = Array(repeating: 0, count: sites.count)
         sampleSpikes = Array(repeating: 0, count: batch)
-        lastActiveStep = Array(repeating: 0, count: batch)
+        stepsActive = Array(repeating: 0, count: batch)
     }
 }

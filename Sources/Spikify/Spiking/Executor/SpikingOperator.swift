@@ -30,6 +30,13 @@ final class ValueSlot: @unchecked Sendable {
 protocol SpikingOperator: AnyObject {
     func reset(batch: Int)
     func step(_ t: Int, batch: Int)
+    /// Moves sample `from`'s state into position `to` (the executor compacts settled samples out of the batch).
+    func moveSample(from: Int, to: Int)
+}
+
+extension SpikingOperator {
+    /// Stateless operators have nothing to move.
+    func moveSample(from: Int, to: Int) {}
 }
 
 /// Operators that emit spikes: the executor reads their counts for statistics and quiescence.

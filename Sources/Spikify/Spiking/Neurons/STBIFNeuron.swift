@@ -64,6 +64,12 @@ final class STBIFLayer: SpikeEmitter {
         stepSpikes.zero()
     }
 
+    func moveSample(from: Int, to: Int) {
+        membrane.moveBlock(from: from, to: to, size: neuronsPerSample)
+        count.moveBlock(from: from, to: to, size: neuronsPerSample)
+        stepSpikes.moveBlock(from: from, to: to, size: 1)
+    }
+
     func step(_ t: Int, batch: Int) {
         let n = neuronsPerSample
         let x = SendablePointer(input.pointer), y = SendablePointer(output.pointer)

@@ -19,6 +19,11 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         previous.zero()
     }
 
+    func moveSample(from: Int, to: Int) {
+        accumulated.moveBlock(from: from, to: to, size: input.info.perSample)
+        previous.moveBlock(from: from, to: to, size: output.info.perSample)
+    }
+
     /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         fatalError("subclass")

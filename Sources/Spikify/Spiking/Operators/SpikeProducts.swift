@@ -27,6 +27,11 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         accB.zero()
     }
 
+    func moveSample(from: Int, to: Int) {
+        accA.moveBlock(from: from, to: to, size: a.info.perSample)
+        accB.moveBlock(from: from, to: to, size: b.info.perSample)
+    }
+
     /// Marks which samples of `x` changed this step and, when `acc` is given, adds them into it.
     private static func scan(_ x: ValueSlot, changed: ScalarBuffer<Int>, addInto acc: FloatBuffer?, batch: Int) {
         let n = x.info.perSample
