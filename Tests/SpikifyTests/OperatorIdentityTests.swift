@@ -3,13 +3,19 @@ import XCTest
 
 /// Verification ladder step 1: SESA products and differential operators telescope to the QANN operation.
 final class OperatorIdentityTests: XCTestCase {
-    private func slot(_ rows: Int, _ width: Int, batch: Int) -> ValueSlot {
-        ValueSlot(ValueInfo(name: "v", rows: rows, width: width), batch: batch)
+    private func slot(_ rows: Int, _ width: Int) -> ValueSlot {
+        let s = ValueSlot(ValueInfo(name: "v", rows: rows, width: width), batch: 1)
+        s.reset()
+        return s
     }
 
-    private func load(_ slot: ValueSlot, _ values: [Float]) {
-        for (i, v) in values.enumerated() { slot.pointer[i] = v }
-        slot.refreshZero(batch: 1)
+    /// Feeds one step of increments into an input slot (its total accumulates them).
+    private func feed(_ slot: ValueSlot, _ increments: [Float]) {
+        for (i, x) in increments.enumerated() {
+            slot.increment.pointer[i] = x
+            slot.total.pointer[i] += x
+        }
+        slot.changed = increments.contains { $0 != 0 }
     }
 
     /// Random ternary increments (most zero), like spikes times θ.
@@ -17,55 +23,71 @@ final class OperatorIdentityTests: XCTestCase {
         (0..<count).map { _ in [-theta, 0, 0, 0, theta][Int.random(in: 0..<5, using: &rng)] }
     }
 
-    func testSpikeScoresSumToTheProductOfTotals() {
-        var rng = NeuronTests.SplitMix(state: 7)
-        let n = 5, d = 8, heads = 2, hd = d / heads, scale: Float = 0.5
-        let q = slot(n, d, batch: 1), k = slot(n, d, batch: 1), out = slot(heads * n, n, batch: 1)
-        let op = SpikeScoresOperator(a: q, b: k, output: out, heads: heads, alpha: scale, batch: 1)
-        op.reset(batch: 1)
-        var totalQ = [Float](repeating: 0, count: n * d), totalK = totalQ
-        var summed = [Float](repeating: 0, count: heads * n * n)
-        for t in 0..<12 {
-            let qs = spikes(n * d, theta: 0.25, rng: &rng), ks = spikes(n * d, theta: 0.5, rng: &rng)
-            load(q, qs); load(k, ks)
-            for i in 0..<(n * d) { totalQ[i] += qs[i]; totalK[i] += ks[i] }
-            op.step(t, batch: 1)
-            for i in 0..<summed.count { summed[i] += out.pointer[i] }
-            // After every step the running sum equals scale · Q̂_t K̂_tᵀ per head.
-            for h in 0..<heads {
-                for r in 0..<n {
-                    for c in 0..<n {
-                        var e: Float = 0
-                        for j in 0..<hd { e += totalQ[r * d + h * hd + j] * totalK[c * d + h * hd + j] }
-                        XCTAssertEqual(summed[(h * n + r) * n + c], scale * e, accuracy: 1e-5)
-                    }
+    /// `left · rightᵀ` per head for `[n, d]` operands with heads as column blocks → `[heads·n, n]`.
+    private func scores(_ left: [Float], _ right: [Float], n: Int, d: Int, heads: Int) -> [Float] {
+        let hd = d / heads
+        var out = [Float](repeating: 0, count: heads * n * n)
+        for h in 0..<heads {
+            for r in 0..<n {
+                for c in 0..<n {
+                    var e: Float = 0
+                    for j in 0..<hd { e += left[r * d + h * hd + j] * right[c * d + h * hd + j] }
+                    out[(h * n + r) * n + c] = e
                 }
             }
         }
+        return out
     }
 
-    func testSpikeWeightedValuesSumToTheProductOfTotals() {
+    func testSpikeScoresFollowTheSESARule() {
+        var rng = NeuronTests.SplitMix(state: 7)
+        let n = 5, d = 8, heads = 2, scale: Float = 0.5
+        let q = slot(n, d), k = slot(n, d), out = slot(heads * n, n)
+        let op = SpikeScoresOperator(q: q, k: k, output: out, heads: heads, scale: scale, batch: 1)
+        var summed = [Float](repeating: 0, count: heads * n * n)
+        for t in 0..<12 {
+            let previousK = Array(k.total.buffer)
+            let qs = spikes(n * d, theta: 0.25, rng: &rng), ks = t == 5 ? [Float](repeating: 0, count: n * d) : spikes(n * d, theta: 0.5, rng: &rng)
+            feed(q, qs)
+            feed(k, ks)
+            op.step(t, batch: 1)
+            // SESA: Δ_t = scale·(Q̂_t k_tᵀ + q_t K̂_{t−1}ᵀ), the change of scale·Q̂K̂ᵀ.
+            let first = scores(Array(q.total.buffer), ks, n: n, d: d, heads: heads)
+            let second = scores(qs, previousK, n: n, d: d, heads: heads)
+            let product = scores(Array(q.total.buffer), Array(k.total.buffer), n: n, d: d, heads: heads)
+            for i in summed.indices {
+                XCTAssertEqual(out.increment[i], scale * (first[i] + second[i]), accuracy: 1e-5, "t \(t)")
+                XCTAssertEqual(out.total[i], scale * product[i], accuracy: 1e-5, "t \(t)")
+                summed[i] += out.increment[i]
+            }
+        }
+        for i in summed.indices { XCTAssertEqual(summed[i], out.total[i], accuracy: 1e-5) }
+    }
+
+    func testSpikeWeightedValuesFollowTheSESARule() {
         var rng = NeuronTests.SplitMix(state: 11)
         let n = 4, d = 6, heads = 3, hd = d / heads
-        let a = slot(heads * n, n, batch: 1), v = slot(n, d, batch: 1), out = slot(n, d, batch: 1)
-        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads, alpha: 1, batch: 1)
-        op.reset(batch: 1)
-        var totalA = [Float](repeating: 0, count: heads * n * n), totalV = [Float](repeating: 0, count: n * d)
-        var summed = [Float](repeating: 0, count: n * d)
+        let a = slot(heads * n, n), v = slot(n, d), out = slot(n, d)
+        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads)
         for t in 0..<10 {
-            let xs = spikes(totalA.count, theta: 0.125, rng: &rng), vs = spikes(n * d, theta: 0.3, rng: &rng)
-            load(a, xs); load(v, vs)
-            for i in xs.indices { totalA[i] += xs[i] }
-            for i in vs.indices { totalV[i] += vs[i] }
+            let previousV = Array(v.total.buffer)
+            let xs = spikes(heads * n * n, theta: 0.125, rng: &rng), vs = spikes(n * d, theta: 0.3, rng: &rng)
+            feed(a, xs)
+            feed(v, vs)
             op.step(t, batch: 1)
-            for i in summed.indices { summed[i] += out.pointer[i] }
-        }
-        for h in 0..<heads {
-            for r in 0..<n {
-                for j in 0..<hd {
-                    var e: Float = 0
-                    for c in 0..<n { e += totalA[(h * n + r) * n + c] * totalV[c * d + h * hd + j] }
-                    XCTAssertEqual(summed[r * d + h * hd + j], e, accuracy: 1e-5)
+            let A = Array(a.total.buffer), V = Array(v.total.buffer)
+            for h in 0..<heads {
+                for r in 0..<n {
+                    for j in 0..<hd {
+                        var total: Float = 0, sesa: Float = 0
+                        for c in 0..<n {
+                            let ai = (h * n + r) * n + c, vi = c * d + h * hd + j
+                            total += A[ai] * V[vi]
+                            sesa += A[ai] * vs[vi] + xs[ai] * previousV[vi]  // Â_t v_t + a_t V̂_{t−1}
+                        }
+                        XCTAssertEqual(out.total[r * d + h * hd + j], total, accuracy: 1e-5)
+                        XCTAssertEqual(out.increment[r * d + h * hd + j], sesa, accuracy: 1e-5)
+                    }
                 }
             }
         }
@@ -77,36 +99,42 @@ final class OperatorIdentityTests: XCTestCase {
         let gamma = Tensor(shape: [width], scalars: (0..<width).map { _ in Float.random(in: 0.5...1.5, using: &rng) })
         let beta = Tensor(shape: [width], scalars: (0..<width).map { _ in Float.random(in: -0.5...0.5, using: &rng) })
         let cases: [(String, (ValueSlot, ValueSlot) -> RowDifferentialOperator, ([Float]) -> [Float])] = [
-            ("layernorm", { LayerNormDiffOperator(input: $0, output: $1, gamma: gamma, beta: beta, eps: 1e-6, batch: 1) }, { x in
+            ("layernorm", { LayerNormDiffOperator(input: $0, output: $1, gamma: gamma, beta: beta, eps: 1e-6) }, { x in
                 var y = [Float](repeating: 0, count: x.count)
                 Kernels.layerNorm(x, rows: rows, width: width, gamma: gamma.scalars, beta: beta.scalars, eps: 1e-6, into: &y)
                 return y
             }),
-            ("softmax", { SoftmaxDiffOperator(input: $0, output: $1, batch: 1) }, { x in
+            ("softmax", { SoftmaxDiffOperator(input: $0, output: $1) }, { x in
                 var y = x
                 Kernels.softmax(&y, rows: rows, width: width)
                 return y
             }),
-            ("gelu", { ActivationDiffOperator(input: $0, output: $1, activation: .gelu, batch: 1) }, { x in
+            ("gelu", { ActivationDiffOperator(input: $0, output: $1, activation: .gelu) }, { x in
                 var y = x
                 Kernels.gelu(&y, count: y.count)
                 return y
             }),
         ]
         for (name, make, reference) in cases {
-            let input = slot(rows, width, batch: 1), output = slot(rows, width, batch: 1)
+            let input = slot(rows, width), output = slot(rows, width)
             let op = make(input, output)
-            op.reset(batch: 1)
-            var total = [Float](repeating: 0, count: rows * width), summed = total
+            var summed = [Float](repeating: 0, count: rows * width)
             for t in 0..<9 {
-                let x = t < 6 ? (0..<(rows * width)).map { _ in Float.random(in: -1...1, using: &rng) } : total.map { _ in 0 }
-                load(input, x)
-                for i in x.indices { total[i] += x[i] }
+                // Steps 0–5 change the input (step 3 only row 1); steps 6–8 are quiet.
+                var x = (0..<(rows * width)).map { _ in Float.random(in: -1...1, using: &rng) }
+                if t == 3 { for i in x.indices where i / width != 1 { x[i] = 0 } }
+                if t >= 6 { x = x.map { _ in 0 } }
+                feed(input, x)
                 op.step(t, batch: 1)
-                for i in summed.indices { summed[i] += output.pointer[i] }
-                if t >= 6 { XCTAssertTrue(output.pointer[0] == 0 && output.pointer[rows * width - 1] == 0, "\(name) quiet rows") }
+                // The total is exactly f of the accumulated input; unchanged rows have zero increments.
+                XCTAssertEqual(Array(output.total.buffer), reference(Array(input.total.buffer)), "\(name) t \(t)")
+                if t == 3 {
+                    for i in 0..<width { XCTAssertEqual(output.increment[i], 0, "\(name): unchanged row 0") }
+                }
+                if t >= 6 { XCTAssertFalse(output.changed, name) }
+                for i in summed.indices { summed[i] += output.increment[i] }
             }
-            let expected = reference(total)
+            let expected = reference(Array(input.total.buffer))
             for i in expected.indices { XCTAssertEqual(summed[i], expected[i], accuracy: 1e-5, name) }
         }
     }

@@ -17,6 +17,25 @@ public enum Kernels {
                   beta: (bias != nil || accumulate) ? 1 : 0, c: y, ldc: outFeatures)
     }
 
+    /// `nn.Linear` over a batch, one GEMM per sample (`rowsPerSample` rows each), samples spread over the cores.
+    ///
+    /// OpenBLAS picks different kernels for small matrices, so a row's result can depend on how many rows share
+    /// the call. One call per sample makes every result independent of the batch it ran in — which is what lets
+    /// the spiking executor, whose batch shrinks as samples settle, reproduce the QANN bit for bit.
+    public static func linear(
+        _ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        let xs = SendablePointer(x), ys = SendablePointer(y), w = SendablePointer(weight)
+        let b = bias.map { SendablePointer($0) }
+        Parallel.forChunks(samples) { range in
+            for s in range {
+                linear(xs.base + s * rows * inFeatures, rows: rows, inFeatures: inFeatures, weight: w.base,
+                       bias: b?.base, outFeatures: outFeatures, into: ys.base + s * rows * outFeatures)
+            }
+        }
+    }
+
     /// LayerNorm over the last axis (biased variance, eps inside the square root, as `torch.nn.LayerNorm`).
     @inline(__always)
     public static func layerNorm(

@@ -37,7 +37,7 @@ public final class ViTForward: Sendable {
         }
         let pooled = FloatBuffer(count: batch * d)
         pool(batch: batch, ws: ws, into: pooled, hook: hook)
-        Kernels.linear(pooled.pointer, rows: batch, inFeatures: d, weight: w.headWeight.pointer,
+        Kernels.linear(pooled.pointer, samples: batch, rowsPerSample: 1, inFeatures: d, weight: w.headWeight.pointer,
                        bias: w.headBias.orNil, outFeatures: c.numClasses, into: out.pointer)
         return Tensor(shape: [batch, c.numClasses], scalars: out.array)
     }
@@ -85,7 +85,7 @@ public final class ViTForward: Sendable {
         Patches.im2col(images, batch: batch, channels: c.channels, height: c.imageSize, width: c.imageSize,
                        patch: c.patchSize, into: ws.patches.pointer)
         let tokens = ws.branch  // [batch·patches, D]
-        Kernels.linear(ws.patches.pointer, rows: batch * p, inFeatures: c.patchFeatures,
+        Kernels.linear(ws.patches.pointer, samples: batch, rowsPerSample: p, inFeatures: c.patchFeatures,
                        weight: w.patchWeight.pointer, bias: w.patchBias.orNil, outFeatures: d, into: tokens.pointer)
         call(hook, Site(.patchEmbed), tokens, count: batch * p * d)
         let prefix = c.classToken ? 1 : 0
@@ -107,8 +107,9 @@ public final class ViTForward: Sendable {
         layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm1Weight, beta: blk.norm1Bias)
         call(hook, Site(.norm1, block: i), ws.h, count: rows * d)
         for (part, (buffer, kind)) in [(ws.q, Site.Kind.q), (ws.k, .k), (ws.v, .v)].enumerated() {
-            Kernels.linear(ws.h.pointer, rows: rows, inFeatures: d, weight: blk.qkvWeight(part: part, dim: d),
-                           bias: blk.qkvBias(part: part, dim: d), outFeatures: d, into: buffer.pointer)
+            Kernels.linear(ws.h.pointer, samples: batch, rowsPerSample: n, inFeatures: d,
+                           weight: blk.qkvWeight(part: part, dim: d), bias: blk.qkvBias(part: part, dim: d),
+                           outFeatures: d, into: buffer.pointer)
             call(hook, Site(kind, block: i), buffer, count: rows * d)
         }
         let scale = 1 / Float(c.headDim).squareRoot()
@@ -121,17 +122,17 @@ public final class ViTForward: Sendable {
         call(hook, Site(.attn, block: i), ws.scores, count: batch * c.numHeads * n * n)
         Self.weightedValues(attn: ws.scores, v: ws.v, into: ws.o, batch: batch, config: c)
         call(hook, Site(.attnV, block: i), ws.o, count: rows * d)
-        Kernels.linear(ws.o.pointer, rows: rows, inFeatures: d, weight: blk.projWeight.pointer,
+        Kernels.linear(ws.o.pointer, samples: batch, rowsPerSample: n, inFeatures: d, weight: blk.projWeight.pointer,
                        bias: blk.projBias.orNil, outFeatures: d, into: ws.branch.pointer)
         call(hook, Site(.proj, block: i), ws.branch, count: rows * d)
         Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
     }
 
     private func mlp(_ blk: PreparedBlock, index i: Int, rows: Int, ws: Workspace, hook: SiteHook?) {
-        let c = config, d = c.embedDim, m = c.mlpDim
+        let c = config, d = c.embedDim, m = c.mlpDim, n = c.tokenCount
         layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm2Weight, beta: blk.norm2Bias)
         call(hook, Site(.norm2, block: i), ws.h, count: rows * d)
-        Kernels.linear(ws.h.pointer, rows: rows, inFeatures: d, weight: blk.fc1Weight.pointer,
+        Kernels.linear(ws.h.pointer, samples: rows / n, rowsPerSample: n, inFeatures: d, weight: blk.fc1Weight.pointer,
                        bias: blk.fc1Bias.orNil, outFeatures: m, into: ws.mlp.pointer)
         call(hook, Site(.fc1, block: i), ws.mlp, count: rows * m)
         let act = SendablePointer(ws.mlp.pointer), activation = c.activation
@@ -142,8 +143,8 @@ public final class ViTForward: Sendable {
             case .relu: Kernels.relu(p, count: r.count * m)
             }
         }
-        Kernels.linear(ws.mlp.pointer, rows: rows, inFeatures: m, weight: blk.fc2Weight.pointer,
-                       bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer)
+        Kernels.linear(ws.mlp.pointer, samples: rows / n, rowsPerSample: n, inFeatures: m,
+                       weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer)
         call(hook, Site(.fc2, block: i), ws.branch, count: rows * d)
         Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
     }
@@ -160,14 +161,25 @@ public final class ViTForward: Sendable {
             case .token:
                 dst.update(from: ws.x.pointer + b * n * d, count: d)
             case .avg:
-                for t in prefix..<n { Kernels.add(ws.x.pointer + (b * n + t) * d, into: dst, count: d) }
-                let inv = 1 / Float(n - prefix)
-                for j in 0..<d { dst[j] *= inv }
+                Self.meanTokens(ws.x.pointer + b * n * d, batch: 1, tokens: n, width: d, from: prefix, into: dst)
             }
         }
         Kernels.layerNorm(gathered.pointer, rows: batch, width: d, gamma: w.finalNormWeight.pointer,
                           beta: w.finalNormBias.pointer, eps: c.layerNormEps, into: pooled.pointer)
         call(hook, Site(.finalNorm), pooled, count: batch * d)
+    }
+
+    /// Mean of tokens `from..<tokens` of each sample: `[batch·tokens, width]` → `[batch, width]` (timm's
+    /// `x[:, prefix:].mean(dim=1)`), summed in token order, then scaled.
+    static func meanTokens(_ x: UnsafePointer<Float>, batch: Int, tokens n: Int, width d: Int, from: Int,
+                           into y: UnsafeMutablePointer<Float>) {
+        let inv = 1 / Float(n - from)
+        for b in 0..<batch {
+            let dst = y + b * d
+            dst.update(repeating: 0, count: d)
+            for t in from..<n { Kernels.add(x + (b * n + t) * d, into: dst, count: d) }
+            for j in 0..<d { dst[j] *= inv }
+        }
     }
 
     private func layerNormRows(_ x: FloatBuffer, into y: FloatBuffer, rows: Int, gamma: FloatBuffer, beta: FloatBuffer) {

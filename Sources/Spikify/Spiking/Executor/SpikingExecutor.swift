@@ -11,7 +11,6 @@ public final class SpikingExecutor {
     private let operators: [SpikingOperator]
     private let emitters: [SpikeEmitter]
     private let linears: [(name: String, op: LinearOperator)]
-    private let logits: ScalarBuffer<Double>
 
     public init(graph: SpikingGraph, batchCapacity: Int) throws {
         try graph.validate(file: graph.metadata["file"] ?? "<graph>")
@@ -46,17 +45,16 @@ public final class SpikingExecutor {
                 operators.append(AddOperator(lhs: slots[l], rhs: slots[r], output: slots[o]))
             case .layerNormDiff(let i, let o, let w, let b, let eps):
                 operators.append(LayerNormDiffOperator(input: slots[i], output: slots[o], gamma: try tensor(w),
-                                                       beta: try tensor(b), eps: eps, batch: capacity))
+                                                       beta: try tensor(b), eps: eps))
             case .softmaxDiff(let i, let o):
-                operators.append(SoftmaxDiffOperator(input: slots[i], output: slots[o], batch: capacity))
+                operators.append(SoftmaxDiffOperator(input: slots[i], output: slots[o]))
             case .activationDiff(let i, let o, let act):
-                operators.append(ActivationDiffOperator(input: slots[i], output: slots[o], activation: act, batch: capacity))
+                operators.append(ActivationDiffOperator(input: slots[i], output: slots[o], activation: act))
             case .spikeScores(let q, let k, let o, let heads, let scale):
-                operators.append(SpikeScoresOperator(a: slots[q], b: slots[k], output: slots[o], heads: heads,
-                                                     alpha: scale, batch: capacity))
+                operators.append(SpikeScoresOperator(q: slots[q], k: slots[k], output: slots[o], heads: heads,
+                                                     scale: scale, batch: capacity))
             case .spikeWeightedValues(let a, let v, let o, let heads):
-                operators.append(SpikeWeightedValuesOperator(a: slots[a], b: slots[v], output: slots[o], heads: heads,
-                                                             alpha: 1, batch: capacity))
+                operators.append(SpikeWeightedValuesOperator(a: slots[a], b: slots[v], output: slots[o], heads: heads))
             case .selectToken(let i, let o, let index):
                 operators.append(SelectTokenOperator(input: slots[i], output: slots[o], index: index))
             case .meanTokens(let i, let o, let from):
@@ -66,7 +64,6 @@ public final class SpikingExecutor {
         self.operators = operators
         emitters = operators.compactMap { $0 as? SpikeEmitter }
         self.linears = linears
-        logits = ScalarBuffer<Double>(count: capacity * graph.values[graph.output].perSample)
     }
 
     /// Runs one batch (at most `capacity` images `[B, C, H, W]`) for up to `timesteps` steps.
@@ -81,11 +78,10 @@ public final class SpikingExecutor {
         precondition(total <= capacity && images.count == total * graph.values[graph.input].perSample,
                      "batch of \(images.shape) does not fit the executor")
         for op in operators { op.reset(batch: total) }
-        for slot in slots { slot.isZero = false; slot.setZero(batch: total) }
-        logits.zero()
+        for slot in slots { slot.reset() }
         let input = slots[graph.input], output = slots[graph.output]
-        images.scalars.withUnsafeBufferPointer { input.pointer.update(from: $0.baseAddress!, count: images.count) }
-        input.isZero = false
+        images.scalars.withUnsafeBufferPointer { input.total.pointer.update(from: $0.baseAddress!, count: images.count) }
+        input.changed = true
         let classes = output.info.perSample, steps = max(1, timesteps)
         var result = SpikingBatchResult(batch: total, sites: emitters.map { ($0.site, $0.neuronsPerSample) })
         result.predictions = [Int](repeating: -1, count: steps * total)
@@ -94,7 +90,7 @@ public final class SpikingExecutor {
         var spikesAt = [Int](repeating: 0, count: total)  // per position, this step
         for t in 0..<steps {
             let batch = active.count
-            if t == 1 { input.setZero(batch: batch) }
+            if t == 1 { input.changed = false }
             for op in operators { op.step(t, batch: batch) }
             for p in 0..<batch { spikesAt[p] = 0 }
             for (e, emitter) in emitters.enumerated() {
@@ -104,9 +100,7 @@ public final class SpikingExecutor {
                     spikesAt[p] += s
                 }
             }
-            if !output.isZero {
-                for i in 0..<(batch * classes) { logits[i] += Double(output.pointer[i]) }
-            }
+            let logits = output.total.pointer  // the accumulated output: after settling, the QANN's logits
             for p in 0..<batch {
                 let sample = active[p]
                 result.sampleSpikes[sample] += spikesAt[p]
@@ -123,11 +117,11 @@ public final class SpikingExecutor {
                 if t >= 1 && spikesAt[p] == 0 && result.settleSteps[sample] == nil {
                     result.settleSteps[sample] = t
                     if compact {
-                        for c in 0..<classes { finalLogits[sample * classes + c] = Float(logits[p * classes + c]) }
+                        for c in 0..<classes { finalLogits[sample * classes + c] = logits[p * classes + c] }
                         let last = active.count - 1
                         if p != last {
                             for op in operators { op.moveSample(from: last, to: p) }
-                            logits.moveBlock(from: last, to: p, size: classes)
+                            for slot in slots { slot.moveSample(from: last, to: p) }
                             active[p] = active[last]
                             spikesAt[p] = spikesAt[last]
                         }
@@ -139,7 +133,7 @@ public final class SpikingExecutor {
             if active.isEmpty || (!compact && result.settleSteps.allSatisfy({ $0 != nil })) { break }
         }
         for (p, sample) in active.enumerated() {
-            for c in 0..<classes { finalLogits[sample * classes + c] = Float(logits[p * classes + c]) }
+            for c in 0..<classes { finalLogits[sample * classes + c] = output.total[p * classes + c] }
         }
         // Samples that left the batch keep their last prediction for the later steps.
         for t in 1..<result.stepsRun {

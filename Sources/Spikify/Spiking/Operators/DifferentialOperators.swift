@@ -1,27 +1,13 @@
-/// Nonlinear operators applied to the *accumulated* input, emitting the change of their output:
-/// `y_t = f(X̂_t) − f(X̂_{t−1})`, `f(X̂_{−1}) := 0`. Summed over time this telescopes to `f(X̂_T)`, so once the
-/// input settles the output total equals the QANN's `f` of the QANN's input (spikezip.md §3, Spike-LayerNorm and
-/// Spike-Softmax; the same rule gives Spikify's differential GELU). Rows whose input did not change emit zeros.
+/// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
+/// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (spikezip.md §3, Spike-LayerNorm and
+/// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed are recomputed.
 class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     let input: ValueSlot, output: ValueSlot
-    let accumulated: FloatBuffer, previous: FloatBuffer
     var width: Int { input.info.width }
 
-    init(input: ValueSlot, output: ValueSlot, batch: Int) {
+    init(input: ValueSlot, output: ValueSlot) {
         self.input = input
         self.output = output
-        accumulated = FloatBuffer(count: batch * input.info.perSample)
-        previous = FloatBuffer(count: batch * output.info.perSample)
-    }
-
-    func reset(batch: Int) {
-        accumulated.zero()
-        previous.zero()
-    }
-
-    func moveSample(from: Int, to: Int) {
-        accumulated.moveBlock(from: from, to: to, size: input.info.perSample)
-        previous.moveBlock(from: from, to: to, size: output.info.perSample)
     }
 
     /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
@@ -30,22 +16,20 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     }
 
     func step(_ t: Int, batch: Int) {
-        if input.isZero && t > 0 { output.setZero(batch: batch); return }
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let w = width, rows = batch * input.info.rows
-        let x = SendablePointer(input.pointer), acc = SendablePointer(accumulated.pointer)
-        let prev = SendablePointer(previous.pointer), y = SendablePointer(output.pointer)
-        let first = t == 0
+        let x = SendablePointer(input.total.pointer), dx = SendablePointer(input.increment.pointer)
+        let y = SendablePointer(output.total.pointer)
+        let all = t == 0
+        output.beginUpdate(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
             for r in range {
-                let xr = x.base + r * w, ar = acc.base + r * w, pr = prev.base + r * w, yr = y.base + r * w
-                var changed = first
-                for j in 0..<w where xr[j] != 0 { changed = true; ar[j] += xr[j] }
-                guard changed else { yr.update(repeating: 0, count: w); continue }
-                apply(ar, rows: 1, into: yr)  // yr = f(X̂_t)
-                for j in 0..<w { let v = yr[j]; yr[j] = v - pr[j]; pr[j] = v }
+                var changed = all
+                if !changed { for j in 0..<w where dx.base[r * w + j] != 0 { changed = true; break } }
+                if changed { apply(x.base + r * w, rows: 1, into: y.base + r * w) }
             }
         }
-        output.isZero = false
+        output.finishUpdate(batch: batch)
     }
 }
 
@@ -54,11 +38,11 @@ final class LayerNormDiffOperator: RowDifferentialOperator, @unchecked Sendable 
     let gamma: FloatBuffer, beta: FloatBuffer
     let eps: Float
 
-    init(input: ValueSlot, output: ValueSlot, gamma: Tensor, beta: Tensor, eps: Float, batch: Int) {
+    init(input: ValueSlot, output: ValueSlot, gamma: Tensor, beta: Tensor, eps: Float) {
         self.gamma = FloatBuffer(gamma.scalars)
         self.beta = FloatBuffer(beta.scalars)
         self.eps = eps
-        super.init(input: input, output: output, batch: batch)
+        super.init(input: input, output: output)
     }
 
     override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
@@ -78,9 +62,9 @@ final class SoftmaxDiffOperator: RowDifferentialOperator, @unchecked Sendable {
 final class ActivationDiffOperator: RowDifferentialOperator, @unchecked Sendable {
     let activation: Activation
 
-    init(input: ValueSlot, output: ValueSlot, activation: Activation, batch: Int) {
+    init(input: ValueSlot, output: ValueSlot, activation: Activation) {
         self.activation = activation
-        super.init(input: input, output: output, batch: batch)
+        super.init(input: input, output: output)
     }
 
     override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {

@@ -1,7 +1,8 @@
-/// Operators that are linear in their input, so they pass increments straight through
-/// (spikezip.md §3: "mean pooling, dropout and reshapes are linear and pass increments through").
+/// Operators that are linear in their input. Each recomputes its output total from its input total with the
+/// QANN's arithmetic when the input changed (the increment `W·x_t` of SpikeZIP-TF's `LLLinear` is the difference
+/// of two such totals, spikezip.md §3); unchanged inputs cost nothing.
 
-/// Analog image → patch rows at t = 0; zero afterwards (analog input coding).
+/// Analog image → patch rows at t = 0; nothing afterwards (analog input coding).
 final class PatchifyOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let channels: Int, imageSize: Int, patch: Int
@@ -14,22 +15,21 @@ final class PatchifyOperator: SpikingOperator {
         self.patch = patch
     }
 
-    func reset(batch: Int) { output.isZero = false }
-
     func step(_ t: Int, batch: Int) {
-        guard t == 0 else { output.setZero(batch: batch); return }
-        Patches.im2col(input.pointer, batch: batch, channels: channels, height: imageSize, width: imageSize,
-                       patch: patch, into: output.pointer)
-        output.isZero = false
+        guard t == 0 else { output.keep(batch: batch); return }
+        output.beginUpdate(batch: batch)
+        Patches.im2col(input.total.pointer, batch: batch, channels: channels, height: imageSize, width: imageSize,
+                       patch: patch, into: output.total.pointer)
+        output.finishUpdate(batch: batch)
     }
 }
 
-/// `y_t = W·x_t`, with the bias added once, at t = 0 (SpikeZIP-TF `LLLinear`).
+/// `Y = W·X̂ + b` on the accumulated input: the bias enters once, with the first output (SpikeZIP-TF `LLLinear`).
 final class LinearOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let weight: FloatBuffer, bias: FloatBuffer
     let inFeatures: Int, outFeatures: Int
-    /// Non-zero input elements seen, summed over samples and steps (synaptic events = this × fan-out).
+    /// Non-zero input increments seen, summed over samples and steps (synaptic events = this × fan-out).
     private(set) var inputEvents = 0
 
     init(input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?) {
@@ -44,19 +44,20 @@ final class LinearOperator: SpikingOperator {
     func reset(batch: Int) { inputEvents = 0 }
 
     func step(_ t: Int, batch: Int) {
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let rows = batch * input.info.rows
-        if input.isZero && (t > 0 || bias.count == 0) { output.setZero(batch: batch); return }
+        let dx = input.increment.pointer
         var events = 0
-        let x = input.pointer
-        for i in 0..<(rows * inFeatures) where x[i] != 0 { events &+= 1 }
+        for i in 0..<(rows * inFeatures) where dx[i] != 0 { events &+= 1 }
         inputEvents &+= events
-        Kernels.linear(x, rows: rows, inFeatures: inFeatures, weight: weight.pointer,
-                       bias: t == 0 ? bias.orNil : nil, outFeatures: outFeatures, into: output.pointer)
-        output.isZero = false
+        output.beginUpdate(batch: batch)
+        Kernels.linear(input.total.pointer, samples: batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
+                       weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.total.pointer)
+        output.finishUpdate(batch: batch)
     }
 }
 
-/// Class token and position embedding enter once, at t = 0; later steps pass patch increments through.
+/// Class token and position embedding, added once: the token total is `[cls + pos₀; patches + pos]`.
 final class EmbedTokensOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let classToken: FloatBuffer, position: FloatBuffer
@@ -68,29 +69,21 @@ final class EmbedTokensOperator: SpikingOperator {
         self.position = FloatBuffer(position.scalars)
     }
 
-    func reset(batch: Int) {}
-
     func step(_ t: Int, batch: Int) {
-        if t > 0 && input.isZero { output.setZero(batch: batch); return }
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let d = output.info.width, n = output.info.rows, p = input.info.rows, prefix = n - p
-        let x = input.pointer, y = output.pointer, pos = position.pointer
+        let x = input.total.pointer, y = output.total.pointer, pos = position.pointer
+        output.beginUpdate(batch: batch)
         for b in 0..<batch {
-            let yb = y + b * n * d
-            if prefix == 1 {
-                for j in 0..<d { yb[j] = t == 0 ? classToken[j] + pos[j] : 0 }
-            }
-            let xb = x + b * p * d
-            if t == 0 {
-                for j in 0..<(p * d) { yb[prefix * d + j] = xb[j] + pos[prefix * d + j] }
-            } else {
-                (yb + prefix * d).update(from: xb, count: p * d)
-            }
+            let yb = y + b * n * d, xb = x + b * p * d
+            if prefix == 1 { for j in 0..<d { yb[j] = classToken[j] + pos[j] } }
+            for j in 0..<(p * d) { yb[prefix * d + j] = xb[j] + pos[prefix * d + j] }
         }
-        output.isZero = false
+        output.finishUpdate(batch: batch)
     }
 }
 
-/// Residual connection: `out = lhs + rhs`.
+/// Residual connection: `total = lhs + rhs`.
 final class AddOperator: SpikingOperator {
     let lhs: ValueSlot, rhs: ValueSlot, output: ValueSlot
 
@@ -100,19 +93,12 @@ final class AddOperator: SpikingOperator {
         self.output = output
     }
 
-    func reset(batch: Int) {}
-
     func step(_ t: Int, batch: Int) {
-        let count = batch * output.info.perSample
-        switch (lhs.isZero, rhs.isZero) {
-        case (true, true): output.setZero(batch: batch)
-        case (false, true): output.pointer.update(from: lhs.pointer, count: count); output.isZero = false
-        case (true, false): output.pointer.update(from: rhs.pointer, count: count); output.isZero = false
-        case (false, false):
-            let a = lhs.pointer, b = rhs.pointer, y = output.pointer
-            for i in 0..<count { y[i] = a[i] + b[i] }
-            output.isZero = false
-        }
+        guard lhs.changed || rhs.changed || t == 0 else { output.keep(batch: batch); return }
+        let a = lhs.total.pointer, b = rhs.total.pointer, y = output.total.pointer
+        output.beginUpdate(batch: batch)
+        for i in 0..<(batch * output.info.perSample) { y[i] = a[i] + b[i] }
+        output.finishUpdate(batch: batch)
     }
 }
 
@@ -127,17 +113,18 @@ final class SelectTokenOperator: SpikingOperator {
         self.index = index
     }
 
-    func reset(batch: Int) {}
-
     func step(_ t: Int, batch: Int) {
-        if input.isZero { output.setZero(batch: batch); return }
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let d = input.info.width, n = input.info.rows
-        for b in 0..<batch { (output.pointer + b * d).update(from: input.pointer + (b * n + index) * d, count: d) }
-        output.isZero = false
+        output.beginUpdate(batch: batch)
+        for b in 0..<batch {
+            (output.total.pointer + b * d).update(from: input.total.pointer + (b * n + index) * d, count: d)
+        }
+        output.finishUpdate(batch: batch)
     }
 }
 
-/// Mean of rows `from..<rows` of each sample (average pooling over patch tokens).
+/// Mean of rows `from..<rows` of each sample (average pooling over patch tokens), summed in the QANN's order.
 final class MeanTokensOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let from: Int
@@ -148,18 +135,12 @@ final class MeanTokensOperator: SpikingOperator {
         self.from = from
     }
 
-    func reset(batch: Int) {}
-
     func step(_ t: Int, batch: Int) {
-        if input.isZero { output.setZero(batch: batch); return }
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let d = input.info.width, n = input.info.rows
-        let inv = 1 / Float(n - from)
-        for b in 0..<batch {
-            let y = output.pointer + b * d
-            y.update(repeating: 0, count: d)
-            for r in from..<n { Kernels.add(input.pointer + (b * n + r) * d, into: y, count: d) }
-            for j in 0..<d { y[j] *= inv }
-        }
-        output.isZero = false
+        output.beginUpdate(batch: batch)
+        ViTForward.meanTokens(input.total.pointer, batch: batch, tokens: n, width: d, from: from,
+                              into: output.total.pointer)
+        output.finishUpdate(batch: batch)
     }
 }
