@@ -16,6 +16,9 @@ struct ConversionArguments: ParsableArguments {
     @Option(name: .customLong("calib-method"), help: "Step search: mse (minimise quantization error) or pXX.X (percentile, e.g. p99.9).")
     var calibMethod = "mse"
 
+    @Option(name: .customLong("calib-order"), help: "sequential: each site on activations with upstream sites already quantized (one batch of all calibration images); parallel: every site on float activations.")
+    var calibOrder: CalibrationOrder = .sequential
+
     @Option(name: .customLong("calib-samples"), help: "Use at most this many calibration images.")
     var calibSamples: Int?
 
@@ -38,12 +41,14 @@ struct ConversionArguments: ParsableArguments {
         if let calib {
             var data = try ImageDataset.load(calib, for: model.config)
             if let limit = calibSamples, limit < data.count { data.images = data.batch(0..<limit) }
-            options.steps = .calibrate(try parsedCalibrationMethod())
+            options.steps = .calibrate(try parsedCalibrationMethod(), calibOrder)
             options.calibrationImages = data.images
             options.metadata["calibration_file"] = calib
-            options.metadata["calibration_method"] = calibMethod
+            options.metadata["calibration_method"] = "\(calibMethod), \(calibOrder.rawValue)"
         }
         let bar = ProgressBar("calibrate")
         return try ConversionMethods.convert(model, method: method ?? "spikezip", options: options, progress: bar.update)
     }
 }
+
+extension CalibrationOrder: ExpressibleByArgument {}

@@ -18,7 +18,7 @@ public enum StepSource: Sendable, Equatable {
     /// The checkpoint's own step sizes (a SpikeZIP-TF QANN); levels from the file or the options.
     case checkpoint
     /// Training-free calibration on images.
-    case calibrate(CalibrationMethod)
+    case calibrate(CalibrationMethod, CalibrationOrder = .sequential)
 }
 
 /// Options shared by conversion methods.

@@ -7,30 +7,55 @@ public enum CalibrationMethod: Sendable, Equatable {
     case percentile(Double)
 }
 
-/// Training-free calibration of step sizes (SpikeZIP-TF issue, item 1): run the float ANN on calibration images,
+/// How sites are calibrated relative to each other.
+public enum CalibrationOrder: String, Sendable, Equatable, CaseIterable {
+    /// Site by site in graph order, each on activations whose upstream sites are already quantized (the QANN's
+    /// real inputs): one forward pass over all calibration images as a single batch.
+    case sequential
+    /// Every site on the float ANN's activations, in batches (less memory, usually less accurate).
+    case parallel
+}
+
+/// Training-free calibration of step sizes (SpikeZIP-TF issue, item 1): run the network on calibration images,
 /// observe every site, and pick each site's step.
 public enum StepCalibration {
     /// Per-site step sizes for `levels` levels.
     /// - Parameters:
+    ///   - order: `.sequential` quantizes each site as soon as its step is chosen, so later sites see the QANN's
+    ///     activations; it runs all images as one batch (memory grows with the image count).
     ///   - sampleBudget: values kept per site (deterministic strided sample).
-    ///   - progress: called after each batch with (done, total) images.
+    ///   - progress: called with (done, total): images for `.parallel`, sites for `.sequential`.
     public static func calibrateStepSizes(
         _ forward: ViTForward, images: Tensor, levels: Int, method: CalibrationMethod = .mse,
-        batchSize: Int = 32, sampleBudget: Int = 200_000, progress: ((Int, Int) -> Void)? = nil
+        order: CalibrationOrder = .sequential, batchSize: Int = 32, sampleBudget: Int = 200_000,
+        progress: ((Int, Int) -> Void)? = nil
     ) -> [Site: Float] {
-        let n = images.shape[0]
-        let batches = (n + batchSize - 1) / batchSize
-        let recorder = ActivationRecorder(budget: sampleBudget, batches: batches)
-        for start in stride(from: 0, to: n, by: batchSize) {
-            let end = min(n, start + batchSize)
-            _ = forward.logits(images.slice(rows: start..<end), hook: recorder.record)
-            progress?(end, n)
+        let activation = forward.config.activation
+        func choose(_ site: Site, _ values: [Float]) -> Float {
+            let (lo, hi) = ActivationQuantizer.bounds(levels: levels, signed: site.isSigned(activation: activation))
+            return step(for: values, lower: lo, upper: hi, method: method)
         }
         var steps: [Site: Float] = [:]
-        for (site, values) in recorder.samples {
-            let signed = site.isSigned(activation: forward.config.activation)
-            let (lo, hi) = ActivationQuantizer.bounds(levels: levels, signed: signed)
-            steps[site] = step(for: values, lower: lo, upper: hi, method: method)
+        switch order {
+        case .sequential:
+            let total = Site.all(depth: forward.config.depth).count
+            _ = forward.logits(images) { site, values in
+                let recorder = ActivationRecorder(budget: sampleBudget, batches: 1)
+                recorder.record(site, values)
+                let s = choose(site, recorder.samples[site] ?? [])
+                steps[site] = s
+                ActivationQuantizer(step: s, levels: levels, signed: site.isSigned(activation: activation)).apply(values)
+                progress?(steps.count, total)
+            }
+        case .parallel:
+            let n = images.shape[0]
+            let recorder = ActivationRecorder(budget: sampleBudget, batches: (n + batchSize - 1) / batchSize)
+            for start in stride(from: 0, to: n, by: batchSize) {
+                let end = min(n, start + batchSize)
+                _ = forward.logits(images.slice(rows: start..<end), hook: recorder.record)
+                progress?(end, n)
+            }
+            for (site, values) in recorder.samples { steps[site] = choose(site, values) }
         }
         return steps
     }

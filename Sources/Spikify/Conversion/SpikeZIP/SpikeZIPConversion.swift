@@ -25,14 +25,14 @@ public enum SpikeZIPConversion {
                     hint: "the file has no 'levels' attribute; pass --levels L (SpikeZIP-TF Q32 checkpoints: 32)")
             }
             plan = QuantizationPlan(levels: levels, steps: model.weights.stepSizes, activation: c.activation)
-        case .calibrate(let method):
+        case .calibrate(let method, let order):
             guard let images = options.calibrationImages else {
                 throw SpikifyError.invalidArgument("calibration needs images (--calib DATA.h5)")
             }
             let levels = options.levels ?? c.levels ?? 16
             let steps = StepCalibration.calibrateStepSizes(
-                ViTForward(model), images: images, levels: levels, method: method, batchSize: options.batchSize,
-                progress: progress)
+                ViTForward(model), images: images, levels: levels, method: method, order: order,
+                batchSize: options.batchSize, progress: progress)
             plan = QuantizationPlan(levels: levels, steps: steps, activation: c.activation)
         }
         guard plan.levels >= 2 else { throw SpikifyError.invalidArgument("levels must be at least 2, got \(plan.levels)") }
