@@ -48,12 +48,11 @@ final class ValueSlot: @unchecked Sendable {
         changed = any
     }
 
-    /// Whether sample `s`'s increments are all zero, over rows `rows` of it (all rows by default).
-    func isQuiet(sample s: Int, rows: Range<Int>? = nil) -> Bool {
+    /// Whether all of sample `s`'s increments are zero.
+    func isQuiet(sample s: Int) -> Bool {
         guard changed else { return true }
-        let w = info.width, r = rows ?? 0..<info.rows
-        let p = increment.pointer + (s * info.rows + r.lowerBound) * w
-        for i in 0..<(r.count * w) where p[i] != 0 { return false }
+        let p = increment.pointer + s * info.perSample
+        for i in 0..<info.perSample where p[i] != 0 { return false }
         return true
     }
 
