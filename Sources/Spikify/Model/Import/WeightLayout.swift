@@ -50,7 +50,8 @@ public enum WeightLayout: String, Sendable, Equatable {
             "classifier.weight": "head.weight", "classifier.bias": "head.bias",
         ]
         if let canonical = fixed[key] { return .tensor(canonical) }
-        if key.hasPrefix("vit.pooler.") { return .ignored }  // ViTModel's pooler is unused by classification
+        // ViTModel's pooler and the masked-image-modelling token are unused by classification.
+        if key.hasPrefix("vit.pooler.") || key == "vit.embeddings.mask_token" { return .ignored }
         var parts = key.split(separator: ".").map(String.init)
         let layerPrefix: [String]
         if parts.starts(with: ["vit", "encoder", "layer"]) { layerPrefix = ["vit", "encoder", "layer"] }
