@@ -3,7 +3,7 @@ SWIFT      ?= swift
 BIN        := .build/release/spikify
 PYTHON     ?= python3
 VENV       := .venv
-TIMESTEPS  ?= 64
+TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
 .PHONY: all deps build test demo models fixtures venv bench clean
@@ -36,10 +36,13 @@ demo: build
 	@mkdir -p $(DEMO_OUT)
 	$(BIN) inspect models/vit-mnist-relu-qann16.h5
 	$(BIN) predict --model models/vit-mnist-gelu.h5 --data models/data/mnist-test.h5 --out $(DEMO_OUT)/gelu-logits.h5
+	@echo "== SpikeZIP-TF QAT QANN (16 levels): convert, then run until quiet"
 	$(BIN) convert --model models/vit-mnist-relu-qann16.h5 --method spikezip --out $(DEMO_OUT)/relu-qann16-snn.h5
-	$(BIN) eval --model $(DEMO_OUT)/relu-qann16-snn.h5 --data models/data/mnist-test.h5 --timesteps 256 --until-quiet --report $(DEMO_OUT)/relu-qann16.json
-	$(BIN) eval --model models/vit-mnist-relu.h5 --method spikezip --levels 16 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --report $(DEMO_OUT)/relu-l16.json
-	$(BIN) eval --model models/vit-mnist-gelu.h5 --method spikezip --levels 16 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --report $(DEMO_OUT)/gelu-l16.json
+	$(BIN) eval --model $(DEMO_OUT)/relu-qann16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-qann16.json
+	@echo "== float ReLU ViT, 16 calibrated levels (training-free)"
+	$(BIN) eval --model models/vit-mnist-relu.h5 --method spikezip --levels 16 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-l16.json
+	@echo "== float GELU ViT, 32 calibrated levels (training-free, differential GELU)"
+	$(BIN) eval --model models/vit-mnist-gelu.h5 --method spikezip --levels 32 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/gelu-l32.json
 
 # Python tooling (only for regenerating models/ and Tests/Fixtures/; never needed to build or run Spikify).
 $(VENV)/.installed: tools/requirements.txt

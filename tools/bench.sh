@@ -18,7 +18,7 @@ text = open(sys.argv[1]).read()
 swift = {int(b): float(v) for b, v in re.findall(r"ann_vit_tiny batch (\d+) images_per_s ([\d.]+)", text)}
 torch = {}
 for line in text.splitlines():
-    m = re.match(r"\s*(\d+)\s+\d+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s*$", line)
+    m = re.match(r"\s*(\d+)\s+\d+\s+([\d.]+)\s+[\d.]+(\s+[\d.]+)+\s*$", line)
     if m:
         torch[int(m.group(1))] = float(m.group(2))
 print("\nbatch  spikify img/s  pytorch img/s  ratio (spikify/pytorch)")

@@ -13,6 +13,7 @@ size: warm-up runs, then `repeats` timed runs of enough iterations to last
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -41,6 +42,7 @@ def main():
     print(f"torch {torch.__version__}  timm {timm.__version__}  python {platform.python_version()}  "
           f"threads {torch.get_num_threads()}  interop {torch.get_num_interop_threads()}  "
           f"cpu {platform.processor() or platform.machine()}")
+    print(f"cpus visible {os.cpu_count()}  load average (1/5/15 min) {os.getloadavg()[0]:.2f}/{os.getloadavg()[1]:.2f}/{os.getloadavg()[2]:.2f}")
     print(f"model vit_tiny_patch16_224 (random init)  params {n_params:,}  fused_attn {bool(args.fused_attn)}  float32 eval")
     rows = []
     with torch.inference_mode():
@@ -59,10 +61,12 @@ def main():
                     model(x)
                 dt = time.perf_counter() - t
                 rates.append(bs * iters / dt)
-            rows.append((bs, iters, statistics.median(rates), max(rates), 1000 * bs / statistics.median(rates)))
-    print(f"{'batch':>5} {'iters/rep':>9} {'median img/s':>13} {'best img/s':>11} {'ms/img':>8}")
-    for bs, iters, med, best, ms in rows:
-        print(f"{bs:>5} {iters:>9} {med:>13.2f} {best:>11.2f} {ms:>8.2f}")
+            med = statistics.median(rates)
+            rows.append((bs, iters, med, max(rates), 1000 * bs / med))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"{'batch':>5} {'iters/rep':>9} {'median img/s':>13} {'best img/s':>11} {'ms/batch':>9} {'ms/img':>8}")
+    for bs, iters, med, best, ms_batch in rows:
+        print(f"{bs:>5} {iters:>9} {med:>13.2f} {best:>11.2f} {ms_batch:>9.1f} {1000 / med:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -39,11 +39,10 @@ exported fixtures are bit-for-bit the plain formula in float32.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 def quantize_exact(x: torch.Tensor, s: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
