@@ -60,3 +60,32 @@ enum HDF5Attributes {
         }
     }
 }
+
+/// An HDF5 object with attributes: a group (root attributes hold model configuration) or a dataset.
+public protocol HDF5Object {
+    var file: HDF5File { get }
+    /// Absolute path of the object in its file.
+    var path: String { get }
+}
+
+extension HDF5Object {
+    /// The names of the object's attributes, in name order.
+    public func attributeNames() throws(HDF5Error) -> [String] {
+        try HDF5Attributes.names(of: path, in: file)
+    }
+
+    /// The attribute `name`, or `nil` when the object has none of that name.
+    /// Scalars give `.int`/`.double`/`.string`; arrays (even of one element) the plural cases.
+    public func attribute(_ name: String) throws(HDF5Error) -> HDF5Value? {
+        try HDF5Attributes.read(name, of: path, in: file)
+    }
+
+    /// Sets (creates or replaces) the attribute `name`: integers as int64, doubles as float64, strings as
+    /// variable-length UTF-8; singular cases as scalars, plural as 1-D.
+    public func setAttribute(_ name: String, _ value: HDF5Value) throws(HDF5Error) {
+        try HDF5Attributes.write(name, value, of: path, in: file)
+    }
+}
+
+extension HDF5Group: HDF5Object {}
+extension HDF5Dataset: HDF5Object {}

@@ -87,21 +87,4 @@ public struct HDF5Dataset: Sendable {
     public func readStrings() throws(HDF5Error) -> [String] {
         try withObject { o throws(HDF5Error) in try o.readStrings() }
     }
-
-    // MARK: Attributes
-
-    /// The names of the dataset's attributes, in name order.
-    public func attributeNames() throws(HDF5Error) -> [String] {
-        try HDF5Attributes.names(of: path, in: file)
-    }
-
-    /// The attribute `name`, or `nil` when the dataset has none of that name.
-    public func attribute(_ name: String) throws(HDF5Error) -> HDF5Value? {
-        try HDF5Attributes.read(name, of: path, in: file)
-    }
-
-    /// Sets (creates or replaces) the attribute `name` (see ``HDF5Group/setAttribute(_:_:)``).
-    public func setAttribute(_ name: String, _ value: HDF5Value) throws(HDF5Error) {
-        try HDF5Attributes.write(name, value, of: path, in: file)
-    }
 }

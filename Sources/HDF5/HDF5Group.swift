@@ -201,23 +201,4 @@ public struct HDF5Group: Sendable {
     public func write(_ name: String, float16From values: [Float], shape: [Int]) throws(HDF5Error) {
         try file.writeFloat16(.dataset(absolute(name)), values, shape: shape)
     }
-
-    // MARK: Attributes (root attributes hold model configuration)
-
-    /// The names of this group's attributes, in name order.
-    public func attributeNames() throws(HDF5Error) -> [String] {
-        try HDF5Attributes.names(of: path, in: file)
-    }
-
-    /// The attribute `name` of this group, or `nil` when it has none of that name.
-    /// Scalars give `.int`/`.double`/`.string`; arrays (even of one element) the plural cases.
-    public func attribute(_ name: String) throws(HDF5Error) -> HDF5Value? {
-        try HDF5Attributes.read(name, of: path, in: file)
-    }
-
-    /// Sets (creates or replaces) the attribute `name`: integers as int64, doubles as
-    /// float64, strings as variable-length UTF-8; singular cases as scalars, plural as 1-D.
-    public func setAttribute(_ name: String, _ value: HDF5Value) throws(HDF5Error) {
-        try HDF5Attributes.write(name, value, of: path, in: file)
-    }
 }
