@@ -68,7 +68,7 @@ final class OperatorIdentityTests: XCTestCase {
         var rng = NeuronTests.SplitMix(state: 11)
         let n = 4, d = 6, heads = 3, hd = d / heads
         let a = slot(heads * n, n), v = slot(n, d), out = slot(n, d)
-        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads)
+        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads, batch: 1)
         for t in 0..<10 {
             let previousV = Array(v.total.buffer)
             let xs = spikes(heads * n * n, theta: 0.125, rng: &rng), vs = spikes(n * d, theta: 0.3, rng: &rng)

@@ -54,7 +54,8 @@ public final class SpikingExecutor {
                 operators.append(SpikeScoresOperator(q: slots[q], k: slots[k], output: slots[o], heads: heads,
                                                      scale: scale, batch: capacity))
             case .spikeWeightedValues(let a, let v, let o, let heads):
-                operators.append(SpikeWeightedValuesOperator(a: slots[a], b: slots[v], output: slots[o], heads: heads))
+                operators.append(SpikeWeightedValuesOperator(a: slots[a], b: slots[v], output: slots[o], heads: heads,
+                                                             batch: capacity))
             case .selectToken(let i, let o, let index):
                 operators.append(SelectTokenOperator(input: slots[i], output: slots[o], index: index))
             case .meanTokens(let i, let o, let from):

@@ -7,12 +7,15 @@
 class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     let a: ValueSlot, b: ValueSlot, output: ValueSlot
     let heads: Int
+    /// Per sample: whether a factor changed this step (1) or not (0).
+    let changedSamples: ScalarBuffer<Int>
 
-    init(a: ValueSlot, b: ValueSlot, output: ValueSlot, heads: Int) {
+    init(a: ValueSlot, b: ValueSlot, output: ValueSlot, heads: Int, batch: Int) {
         self.a = a
         self.b = b
         self.output = output
         self.heads = heads
+        changedSamples = ScalarBuffer<Int>(count: batch)
     }
 
     /// Called once per step before the per-(sample, head) products (e.g. to scale a factor).
@@ -22,12 +25,10 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         guard a.changed || b.changed || t == 0 else { output.keep(batch: batch); return }
         prepare(batch: batch)
         output.beginUpdate(batch: batch)
-        let h = heads, all = t == 0
+        for s in 0..<batch { changedSamples[s] = t == 0 || !a.isQuiet(sample: s) || !b.isQuiet(sample: s) ? 1 : 0 }
+        let h = heads, changed = SendablePointer(changedSamples.pointer)
         Parallel.forChunks(batch * h) { [self] items in
-            for item in items {
-                let s = item / h
-                if all || !a.isQuiet(sample: s) || !b.isQuiet(sample: s) { product(s, item % h) }
-            }
+            for item in items where changed.base[item / h] != 0 { product(item / h, item % h) }
         }
         output.finishUpdate(batch: batch)
     }
@@ -46,7 +47,7 @@ final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
     init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, batch: Int) {
         self.scale = scale
         scaledQ = FloatBuffer(count: batch * q.info.perSample)
-        super.init(a: q, b: k, output: output, heads: heads)
+        super.init(a: q, b: k, output: output, heads: heads, batch: batch)
     }
 
     override func prepare(batch: Int) {
