@@ -282,8 +282,8 @@ def write_readme(out, man):
              "edit it by hand. The one exception is the \"Spikify ANN accuracy\" column below, which the "
              "Swift side fills in.\n")
     L.append("Regenerate (about 16 minutes on 2 idle CPU threads; longer when the cores are shared):\n")
-    L.append("```sh\npython3 -m venv .venv && .venv/bin/pip install -r tools/requirements.txt   # once\n"
-             ".venv/bin/python tools/train_mnist.py          # writes models/ (a `make models` target should run this)\n"
+    L.append("```sh\nmake models                                  # sets up .venv from tools/requirements.txt, then runs:\n"
+             ".venv/bin/python tools/train_mnist.py          # writes models/\n"
              ".venv/bin/python tools/check_fixtures.py models  # reload the files and re-check the accuracies\n```\n")
     L.append("## Models\n")
     L.append("| file | MLP activation | parameters | PyTorch test accuracy | Spikify ANN accuracy | SHA-256 |")
