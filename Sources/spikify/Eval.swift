@@ -20,7 +20,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Timesteps T to run (the cap with --until-quiet).")
     var timesteps = 64
 
-    @Flag(name: .customLong("until-quiet"), help: "Run each batch until no neuron fires (at most --timesteps) and report settle steps.")
+    @Flag(name: .customLong("until-quiet"), help: "Print settle steps (every run already stops once no neuron fires, at most --timesteps; give a large --timesteps).")
     var untilQuiet = false
 
     @Option(help: "Write the JSON report here (atomically).")

@@ -29,9 +29,9 @@ public struct EvaluationReport: Codable, Sendable {
         public var agreementWithANN: Double
     }
     public struct SNN: Codable, Sendable {
-        /// Timesteps t = 1…T; entry i describes the accumulated output after `timesteps[i]` steps. With
-        /// `untilQuiet`, samples that settled earlier keep their settled output, so the last entry is each
-        /// sample's settled state (or its state at T when it did not settle: see `settleSteps.unsettled`).
+        /// Timesteps t = 1…T; entry i describes the accumulated output after `timesteps[i]` steps. Samples that
+        /// went quiet earlier keep their settled output, so the last entry is each sample's settled state (or its
+        /// state at T when it did not settle: see `settleSteps.unsettled`). `untilQuiet` records the CLI flag.
         public var timesteps: [Int]
         public var untilQuiet: Bool
         public var accuracy: [Double]?

@@ -88,14 +88,22 @@ public final class ViTForward: Sendable {
         Kernels.linear(ws.patches.pointer, samples: batch, rowsPerSample: p, inFeatures: c.patchFeatures,
                        weight: w.patchWeight.pointer, bias: w.patchBias.orNil, outFeatures: d, into: tokens.pointer)
         call(hook, Site(.patchEmbed), tokens, count: batch * p * d)
-        let prefix = c.classToken ? 1 : 0
-        let x = ws.x.pointer, pos = w.positionEmbedding.pointer
+        Self.embedTokens(tokens.pointer, batch: batch, patches: p, width: d, classToken: w.classToken.orNil,
+                         position: w.positionEmbedding.pointer, into: ws.x.pointer)
+    }
+
+    /// Token sequence `[cls + pos₀; patch tokens + pos]` per sample (without a class token, just patches + pos):
+    /// `[batch·patches, D]` → `[batch·tokens, D]`. Shared with the spiking executor, which must add exactly alike.
+    static func embedTokens(_ patchTokens: UnsafePointer<Float>, batch: Int, patches p: Int, width d: Int,
+                            classToken: UnsafePointer<Float>?, position pos: UnsafePointer<Float>,
+                            into x: UnsafeMutablePointer<Float>) {
+        let prefix = classToken == nil ? 0 : 1, n = p + prefix
         for b in 0..<batch {
-            if c.classToken {
-                for j in 0..<d { x[b * n * d + j] = w.classToken.pointer[j] + pos[j] }
+            if let classToken {
+                for j in 0..<d { x[b * n * d + j] = classToken[j] + pos[j] }
             }
             for t in 0..<p {
-                let dst = x + (b * n + prefix + t) * d, src = tokens.pointer + (b * p + t) * d
+                let dst = x + (b * n + prefix + t) * d, src = patchTokens + (b * p + t) * d
                 let pe = pos + (prefix + t) * d
                 for j in 0..<d { dst[j] = src[j] + pe[j] }
             }

@@ -71,14 +71,9 @@ final class EmbedTokensOperator: SpikingOperator {
 
     func step(_ t: Int, batch: Int) {
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let d = output.info.width, n = output.info.rows, p = input.info.rows, prefix = n - p
-        let x = input.total.pointer, y = output.total.pointer, pos = position.pointer
         output.beginUpdate(batch: batch)
-        for b in 0..<batch {
-            let yb = y + b * n * d, xb = x + b * p * d
-            if prefix == 1 { for j in 0..<d { yb[j] = classToken[j] + pos[j] } }
-            for j in 0..<(p * d) { yb[prefix * d + j] = xb[j] + pos[prefix * d + j] }
-        }
+        ViTForward.embedTokens(input.total.pointer, batch: batch, patches: input.info.rows, width: output.info.width,
+                               classToken: classToken.orNil, position: position.pointer, into: output.total.pointer)
         output.finishUpdate(batch: batch)
     }
 }
