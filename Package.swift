@@ -1,6 +1,9 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The targets follow the pipeline, and data flows one way (docs/architecture.md):
+// HDF5 → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation / SpikifyExport →
+// Spikify (umbrella) → spikify (CLI). Nothing imports a target above it; SwiftPM enforces that.
 let package = Package(
     name: "Spikify",
     platforms: [.macOS(.v13)],
@@ -13,7 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System libraries found through pkg-config (see docs/ and shared reference swift.md §1).
+        // System libraries found through pkg-config (docs/architecture.md, "System libraries").
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
@@ -22,8 +25,25 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
         // A small Swift wrapper over the HDF5 C API: files, groups, datasets, attributes, typed errors.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        // The toolkit: tensors and kernels, model import, ANN, conversion, spiking executor, evaluation, export.
-        .target(name: "Spikify", dependencies: ["HDF5", "CBLAS"]),
+        // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
+        .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS"]),
+        // ViT configuration and weights, importers (layouts, config inference), the ANN forward with its site hook.
+        .target(name: "SpikifyModel", dependencies: ["SpikifyCore", "HDF5"]),
+        // The spiking core: graphs of operator nodes, the open operator registry, simulation semantics,
+        // counter-based randomness, the executor and its per-step statistics. Knows no conversion method.
+        .target(name: "SpikifySpiking", dependencies: ["SpikifyCore", "SpikifyModel"]),
+        // Calibration, quantization and one folder per conversion method (its operators, semantics, reference).
+        .target(name: "SpikifyConversion", dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "HDF5"]),
+        // Datasets (streamed), mergeable evaluation over timesteps, reports.
+        .target(name: "SpikifyEvaluation",
+                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5"]),
+        // The converted-model file format and model summaries.
+        .target(name: "SpikifyExport",
+                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5"]),
+        // The umbrella library: `import Spikify` gives the whole public API.
+        .target(name: "Spikify",
+                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",
+                               "SpikifyEvaluation", "SpikifyExport"]),
         // The command-line tool, a thin layer over the library.
         .executableTarget(
             name: "spikify",
@@ -32,7 +52,9 @@ let package = Package(
         .executableTarget(name: "spikify-bench", dependencies: ["Spikify"], path: "Benchmarks/SpikifyBench"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
-        .testTarget(name: "SpikifyTests", dependencies: ["Spikify", "HDF5"]),
+        .testTarget(name: "SpikifyTests",
+                    dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",
+                                   "SpikifyEvaluation", "SpikifyExport"]),
     ],
     swiftLanguageModes: [.v6]
 )

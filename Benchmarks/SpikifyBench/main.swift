@@ -72,7 +72,7 @@ if let i = args.firstIndex(of: "--snn"), i + 3 < args.count {
     let ann = ViTForward(model)
     let annIPS = imagesPerSecond(batch: b, seconds: seconds, { _ = ann.logits($0) }, images: x)
     let executor = try SpikingExecutor(graph: c.graph, batchCapacity: b)
-    let snnIPS = imagesPerSecond(batch: b, seconds: seconds, { _ = executor.run($0, timesteps: T) }, images: x)
+    let snnIPS = imagesPerSecond(batch: b, seconds: seconds, { _ = try? executor.run($0, timesteps: T) }, images: x)
     print(String(format: "snn %@ batch %d T %d ms_per_image %.3f ann_ms_per_image %.4f ratio %.1f",
                  args[i + 1], b, T, 1000 / snnIPS, 1000 / annIPS, annIPS / snnIPS))
 }

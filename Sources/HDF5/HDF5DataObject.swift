@@ -152,6 +152,46 @@ struct DataObject {
         return values
     }
 
+    /// Reads rows `rows` of the leading dimension (a hyperslab) as `T` through `memType`: memory holds only those
+    /// rows, however large the dataset. Integers are always accepted; floats when `allowFloat`.
+    func readRows<T: BitwiseCopyable>(_ rows: Range<Int>, _ memType: hid_t, as: T.Type, allowFloat: Bool,
+                                      expected: String) throws(HDF5Error) -> [T] {
+        let t = try typeID()
+        let typeClass = H5Tget_class(t)
+        let found = HDF5ElementType(typeID: t)
+        H5Tclose(t)
+        guard typeClass == H5T_INTEGER || (allowFloat && typeClass == H5T_FLOAT) else {
+            throw unsupported(found, expected: expected)
+        }
+        let shape = try extent().shape
+        guard kind == .dataset, let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw .readFailed(file: file, path: path,
+                              reason: "rows \(rows.lowerBound)..<\(rows.upperBound) are outside the leading dimension of \(shape)")
+        }
+        let rowSize = elementCount(Array(shape.dropFirst()))
+        let n = rows.count * rowSize
+        if n == 0 { return [] }
+        let fileSpace = H5Dget_space(id)
+        guard fileSpace >= 0 else { throw readFailed("cannot get the dataspace") }
+        defer { H5Sclose(fileSpace) }
+        var start = [hsize_t](repeating: 0, count: shape.count), count = shape.map { hsize_t($0) }
+        start[0] = hsize_t(rows.lowerBound)
+        count[0] = hsize_t(rows.count)
+        guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil) >= 0 else {
+            throw readFailed("cannot select rows \(rows.lowerBound)..<\(rows.upperBound)")
+        }
+        let memSpace = H5Screate_simple(Int32(shape.count), count, nil)
+        guard memSpace >= 0 else { throw readFailed("cannot create the memory dataspace") }
+        defer { H5Sclose(memSpace) }
+        var status: herr_t = 0
+        let values = [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+            status = H5Dread(id, memType, memSpace, fileSpace, spk_h5p_default(), UnsafeMutableRawPointer(buffer.baseAddress))
+            initialized = status >= 0 ? n : 0
+        }
+        guard status >= 0 else { throw readFailed("reading rows \(rows.lowerBound)..<\(rows.upperBound) failed") }
+        return values
+    }
+
     /// Reads every element, converted to `Float`, into `buffer`, whose count must equal
     /// the element count.
     func readFloats(into buffer: UnsafeMutableBufferPointer<Float>) throws(HDF5Error) {

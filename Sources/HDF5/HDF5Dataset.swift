@@ -83,6 +83,29 @@ public struct HDF5Dataset: Sendable {
         }
     }
 
+    /// Rows `rows` of the leading dimension as `Float` (from any float or integer type); only those rows are read.
+    public func readFloats(rows: Range<Int>) throws(HDF5Error) -> [Float] {
+        try withObject { o throws(HDF5Error) in
+            try o.readRows(rows, spk_h5t_native_float(), as: Float.self, allowFloat: true, expected: "a float or integer type")
+        }
+    }
+
+    /// Rows `rows` of the leading dimension as bytes; only for unsigned 8-bit integers.
+    public func readUInt8s(rows: Range<Int>) throws(HDF5Error) -> [UInt8] {
+        try withObject { o throws(HDF5Error) in
+            let type = try o.elementType()
+            guard type == .int(bits: 8, signed: false) else { throw o.unsupported(type, expected: "uint8") }
+            return try o.readRows(rows, spk_h5t_native_uint8(), as: UInt8.self, allowFloat: false, expected: "uint8")
+        }
+    }
+
+    /// Rows `rows` of the leading dimension as `Int64`, from any integer type.
+    public func readInt64s(rows: Range<Int>) throws(HDF5Error) -> [Int64] {
+        try withObject { o throws(HDF5Error) in
+            try o.readRows(rows, spk_h5t_native_int64(), as: Int64.self, allowFloat: false, expected: "an integer type")
+        }
+    }
+
     /// The elements as strings, from fixed- or variable-length string types (UTF-8).
     public func readStrings() throws(HDF5Error) -> [String] {
         try withObject { o throws(HDF5Error) in try o.readStrings() }

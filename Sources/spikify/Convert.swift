@@ -26,7 +26,7 @@ struct Convert: ParsableCommand {
         let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
         try ConvertedModelFile.write(converted, to: out)
         let neurons = converted.graph.neuronSites.reduce(0) { $0 + $1.neurons }
-        print("wrote \(out): \(converted.method), \(converted.plan.levels) levels, \(converted.graph.ops.count) operators, "
+        print("wrote \(out): \(converted.method), \(converted.levels.map { "\($0) levels, " } ?? "")\(converted.graph.nodes.count) operators, "
             + "\(converted.graph.neuronSites.count) neuron sites (\(neurons) neurons per image)")
     }
 }

@@ -38,6 +38,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         guard timesteps > 0 else { throw ValidationError("--timesteps must be positive") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
@@ -54,24 +55,21 @@ struct Eval: ParsableCommand {
             }
             converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
         }
-        var dataset = try ImageDataset.load(data, for: converted.model.config)
-        if let limit, limit < dataset.count {
-            dataset = ImageDataset(images: dataset.batch(0..<limit), labels: dataset.labels.map { Array($0.prefix(limit)) },
-                                   source: dataset.source)
-        }
-        let bars = ["ann": ProgressBar("ANN "), "qann": ProgressBar("QANN"), "snn": ProgressBar("SNN ")]
+        let reader = try ImageDatasetReader(data, for: converted.model.config)
+        let range = 0..<min(reader.count, limit ?? reader.count)
+        let bar = ProgressBar("eval")
         let r = try SpikingEvaluation.run(
-            converted, data: dataset,
-            options: .init(timesteps: timesteps, untilQuiet: untilQuiet, batchSize: batchSize),
-            progress: { stage, done, total in bars[stage]?.update(done, total) })
-        print("\(converted.method) · \(converted.plan.levels) levels · \(dataset.count) images · \(model)")
+            converted, data: reader, range: range,
+            options: .init(timesteps: timesteps, untilQuiet: untilQuiet, batchSize: batchSize), progress: bar.update)
+        let dataset = (count: range.count, source: reader.source)
+        print("\(converted.method) · \(converted.levels.map { "\($0) levels · " } ?? "")\(dataset.count) images · \(model)")
         print(r.table())
         let s = r.snn.settleSteps
         if untilQuiet {
             print("settle steps: min \(s.min.map(String.init) ?? "—"), median \(s.median.map { String($0) } ?? "—"), "
                 + "p99 \(s.p99.map(String.init) ?? "—"), max \(s.max.map(String.init) ?? "—"); unsettled at T=\(timesteps): \(s.unsettled)")
         }
-        print(String(format: "max |SNN − QANN logit| after the last step: %.3g", r.snn.maxAbsLogitDifferenceToQANN))
+        print(String(format: "max |SNN − %@ logit| after the last step: %.3g", r.reference.name.uppercased(), r.snn.maxAbsLogitDifferenceToReference))
         print(String(format: "time per image: ANN %.3f ms, SNN %.1f ms (%.1f steps on average; batch %d, BLAS %@)",
                      1000 * r.ann.secondsPerImage, 1000 * r.snn.secondsPerImage, r.snn.meanStepsRun, batchSize, r.blasCore))
         if let report {

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// The bundled MNIST models (models/, made by tools/train_mnist.py): Spikify reproduces the PyTorch test accuracy
 /// recorded at export, prediction for prediction count, and the files are the ones the manifest describes.

@@ -1,6 +1,12 @@
 import Foundation
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Row kernels against their definitions (Foundation's libm as the independent reference).
 final class KernelTests: XCTestCase {

@@ -1,7 +1,13 @@
 import Foundation
 import HDF5
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Every malformed input gets a clear error naming the file, the key and what was expected — in the library and
 /// as a non-zero exit of the CLI.

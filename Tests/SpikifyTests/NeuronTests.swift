@@ -1,5 +1,11 @@
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Verification ladder step 1: the ST-BIF+ neuron equals the quantizer for any order of inputs (spikezip.md §1).
 final class NeuronTests: XCTestCase {

@@ -1,5 +1,11 @@
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Verification ladder step 1: SESA products and differential operators telescope to the QANN operation.
 final class OperatorIdentityTests: XCTestCase {

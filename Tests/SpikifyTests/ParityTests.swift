@@ -1,5 +1,11 @@
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Verification ladder steps 2 and 3: Spikify's ANN and QANN against PyTorch/timm logits (tools/make_fixtures.py).
 final class ParityTests: XCTestCase {

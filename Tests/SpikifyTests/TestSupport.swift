@@ -1,7 +1,13 @@
 import Foundation
 import HDF5
 import XCTest
-@testable import Spikify
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyExport
+@testable import SpikifyModel
+@testable import SpikifySpiking
 
 /// Paths of the committed fixtures (Tests/Fixtures, made by tools/make_fixtures.py) and bundled models.
 enum Fixtures {
@@ -86,5 +92,14 @@ func assertSpikifyError(_ fragments: [String], file: StaticString = #filePath, l
         }
     } catch {
         XCTFail("unexpected error type: \(error)", file: file, line: line)
+    }
+}
+
+extension SpikingOperator {
+    /// One step of a lone operator with samples 0..<batch and seed 0 (the operator identity tests drive operators
+    /// directly, without an executor).
+    func step(_ t: Int, batch: Int) {
+        let samples = Array(0..<batch)
+        samples.withUnsafeBufferPointer { step(StepContext(t: t, batch: batch, samples: $0.baseAddress!, seed: 0)) }
     }
 }

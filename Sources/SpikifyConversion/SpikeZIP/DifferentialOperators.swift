@@ -1,0 +1,82 @@
+import SpikifyCore
+import SpikifyModel
+import SpikifySpiking
+
+/// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
+/// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (spikezip.md §3, Spike-LayerNorm and
+/// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed are recomputed.
+class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
+    let input: ValueSlot, output: ValueSlot
+    var width: Int { input.info.width }
+
+    init(input: ValueSlot, output: ValueSlot) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        fatalError("subclass")
+    }
+
+    func step(_ s: StepContext) {
+        let t = s.t, batch = s.batch
+        guard input.changed || t == 0 else { output.keep(batch: batch); return }
+        let w = width, rows = batch * input.info.rows
+        let x = SendablePointer(input.total.pointer), dx = SendablePointer(input.increment.pointer)
+        let y = SendablePointer(output.total.pointer)
+        let all = t == 0
+        output.beginUpdate(batch: batch)
+        Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
+            for r in range {
+                var changed = all
+                if !changed { for j in 0..<w where dx.base[r * w + j] != 0 { changed = true; break } }
+                if changed { apply(x.base + r * w, rows: 1, into: y.base + r * w) }
+            }
+        }
+        output.finishUpdate(batch: batch)
+    }
+}
+
+/// Spike-LayerNorm with the QANN's epsilon (spikezip.md §7 pitfall 7).
+final class LayerNormDiffOperator: RowDifferentialOperator, @unchecked Sendable {
+    let gamma: FloatBuffer, beta: FloatBuffer
+    let eps: Float
+
+    init(input: ValueSlot, output: ValueSlot, gamma: Tensor, beta: Tensor, eps: Float) {
+        self.gamma = FloatBuffer(gamma.scalars)
+        self.beta = FloatBuffer(beta.scalars)
+        self.eps = eps
+        super.init(input: input, output: output)
+    }
+
+    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        Kernels.layerNorm(x, rows: rows, width: width, gamma: gamma.pointer, beta: beta.pointer, eps: eps, into: y)
+    }
+}
+
+/// Spike-Softmax along each row (the key axis).
+final class SoftmaxDiffOperator: RowDifferentialOperator, @unchecked Sendable {
+    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        y.update(from: x, count: rows * width)
+        Kernels.softmax(y, rows: rows, width: width)
+    }
+}
+
+/// Differential activation: GELU (or ReLU) of the accumulated input.
+final class ActivationDiffOperator: RowDifferentialOperator, @unchecked Sendable {
+    let activation: Activation
+
+    init(input: ValueSlot, output: ValueSlot, activation: Activation) {
+        self.activation = activation
+        super.init(input: input, output: output)
+    }
+
+    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        y.update(from: x, count: rows * width)
+        switch activation {
+        case .gelu: Kernels.gelu(y, count: rows * width)
+        case .relu: Kernels.relu(y, count: rows * width)
+        }
+    }
+}

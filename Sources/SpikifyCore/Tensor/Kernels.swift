@@ -1,0 +1,104 @@
+import Foundation
+
+/// Vectorisable row kernels on raw buffers. Every function works on `rows × width` row-major data.
+package enum Kernels {
+    /// `y[r] = x[r] · Wᵀ + b` for `x: [rows, inFeatures]`, `W: [outFeatures, inFeatures]` (PyTorch `nn.Linear`).
+    @inline(__always)
+    package static func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        if let bias {
+            for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
+        }
+        BLAS.gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x, lda: inFeatures, b: weight, ldb: inFeatures,
+                  beta: bias != nil ? 1 : 0, c: y, ldc: outFeatures)
+    }
+
+    /// `nn.Linear` over a batch, one GEMM per sample (`rowsPerSample` rows each), samples spread over the cores.
+    ///
+    /// OpenBLAS picks different kernels for small matrices, so a row's result can depend on how many rows share
+    /// the call. One call per sample makes every result independent of the batch it ran in — which is what lets
+    /// the spiking executor, whose batch shrinks as samples settle, reproduce the QANN bit for bit.
+    package static func linear(
+        _ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        let xs = SendablePointer(x), ys = SendablePointer(y), w = SendablePointer(weight)
+        let b = bias.map { SendablePointer($0) }
+        Parallel.forChunks(samples) { range in
+            for s in range {
+                linear(xs.base + s * rows * inFeatures, rows: rows, inFeatures: inFeatures, weight: w.base,
+                       bias: b?.base, outFeatures: outFeatures, into: ys.base + s * rows * outFeatures)
+            }
+        }
+    }
+
+    /// LayerNorm over the last axis (biased variance, eps inside the square root, as `torch.nn.LayerNorm`).
+    @inline(__always)
+    package static func layerNorm(
+        _ x: UnsafePointer<Float>, rows: Int, width: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * width, yr = y + r * width
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var i = 0
+            while i + 4 <= width { s0 += xr[i]; s1 += xr[i + 1]; s2 += xr[i + 2]; s3 += xr[i + 3]; i += 4 }
+            while i < width { s0 += xr[i]; i += 1 }
+            let mean = (s0 + s1 + s2 + s3) / Float(width)
+            var v0: Float = 0, v1: Float = 0, v2: Float = 0, v3: Float = 0
+            i = 0
+            while i + 4 <= width {
+                let d0 = xr[i] - mean, d1 = xr[i + 1] - mean, d2 = xr[i + 2] - mean, d3 = xr[i + 3] - mean
+                v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
+                i += 4
+            }
+            while i < width { let d = xr[i] - mean; v0 += d * d; i += 1 }
+            let variance = (v0 + v1 + v2 + v3) / Float(width)
+            let inv = 1 / (variance + eps).squareRoot()
+            for j in 0..<width { yr[j] = (xr[j] - mean) * inv * gamma[j] + beta[j] }
+        }
+    }
+
+    /// Softmax along the last axis, max-subtracted; in place.
+    @inline(__always)
+    package static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let xr = x + r * width
+            var m = -Float.infinity
+            for j in 0..<width { m = max(m, xr[j]) }
+            for j in 0..<width { xr[j] = Elementary.exp(xr[j] - m) }
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var j = 0
+            while j + 4 <= width { s0 += xr[j]; s1 += xr[j + 1]; s2 += xr[j + 2]; s3 += xr[j + 3]; j += 4 }
+            while j < width { s0 += xr[j]; j += 1 }
+            let s = (s0 + s1) + (s2 + s3)
+            let inv = 1 / s
+            for j in 0..<width { xr[j] *= inv }
+        }
+    }
+
+    /// GELU `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))` with erf, not the tanh approximation (PyTorch `nn.GELU()`
+    /// default); `erf` as PyTorch's vectorised CPU kernel computes it (``Elementary/erf(_:)``); in place.
+    @inline(__always)
+    package static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let invSqrt2: Float = 0.70710678118654752440
+        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + Elementary.erf(v * invSqrt2)) }
+    }
+
+    /// ReLU in place.
+    @inline(__always)
+    package static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = max(x[i], 0) }
+    }
+
+    /// `y += x` elementwise.
+    @inline(__always)
+    package static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+}

@@ -1,0 +1,31 @@
+import Dispatch
+import Foundation
+
+/// A pointer that may cross into `concurrentPerform` workers; each worker writes a disjoint part.
+package struct SendablePointer<T>: @unchecked Sendable {
+    package let base: UnsafeMutablePointer<T>
+    package init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    package init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
+}
+
+/// Work splitting over the machine's cores.
+package enum Parallel {
+    /// Number of workers used for data-parallel loops (the active processor count).
+    package static let workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs `body(range)` over `0..<count` split into contiguous chunks, concurrently when worthwhile.
+    /// BLAS is held to one thread meanwhile, so the cores are not oversubscribed.
+    package static func forChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+        let chunks = min(workers, count / max(1, minimumPerChunk))
+        if chunks <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        BLAS.withSingleThread {
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = count * c / chunks, hi = count * (c + 1) / chunks
+                if hi > lo { body(lo..<hi) }
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import SpikifyConversion
+import SpikifyCore
+import SpikifyModel
+import SpikifySpiking
+
+/// Distribution of per-sample settle steps (steps until the output stopped changing).
+public struct SettleStatistics: Codable, Sendable, Equatable {
+    public var min: Int?, median: Double?, p99: Int?, max: Int?, mean: Double?
+    /// Samples still active at the last step run.
+    public var unsettled: Int
+    /// `histogram[t]`: samples that settled after exactly t steps (t = 0…T).
+    public var histogram: [Int]?
+
+    public init(_ steps: [Int], unsettled: Int) {
+        let s = steps.sorted()
+        self.unsettled = unsettled
+        guard !s.isEmpty else { return }
+        min = s.first
+        max = s.last
+        median = s.count % 2 == 1 ? Double(s[s.count / 2]) : Double(s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        p99 = s[Swift.min(s.count - 1, Int((0.99 * Double(s.count)).rounded(.up)) - 1)]
+        mean = Double(s.reduce(0, +)) / Double(s.count)
+    }
+
+    /// The statistics of a histogram (index = settle step).
+    public init(histogram: [Int], unsettled: Int) {
+        var steps: [Int] = []
+        for (t, n) in histogram.enumerated() where n > 0 { steps += Array(repeating: t, count: n) }
+        self.init(steps, unsettled: unsettled)
+        self.histogram = histogram
+    }
+}
+
+/// The JSON report of `spikify eval` (keys in snake_case; accuracies are fractions). Method-neutral: the
+/// `reference` section describes the method's reference network; for SpikeZIP-TF, whose reference is the QANN,
+/// the `qann` section and `snn.agreement_with_qann` repeat it under the names scripts already read.
+public struct EvaluationReport: Codable, Sendable {
+    public struct ANN: Codable, Sendable {
+        public var accuracy: Double?
+        public var secondsPerImage: Double
+    }
+    public struct QANN: Codable, Sendable {
+        public var accuracy: Double?
+        public var agreementWithANN: Double
+    }
+    public struct Reference: Codable, Sendable {
+        public var name: String
+        public var description: String
+        public var accuracy: Double?
+        public var agreementWithANN: Double
+        public var secondsPerImage: Double
+    }
+    public struct SNN: Codable, Sendable {
+        /// Timesteps t = 1…T; entry i describes the read-out output after `timesteps[i]` steps. Samples that
+        /// went quiet earlier keep their settled output, so the last entry is each sample's settled state (or its
+        /// state at T when it did not settle: see `settleSteps.unsettled`). `untilQuiet` records the CLI flag.
+        public var timesteps: [Int]
+        public var untilQuiet: Bool
+        public var readout: String
+        public var accuracy: [Double]?
+        public var agreementWithANN: [Double] = []
+        public var agreementWithReference: [Double] = []
+        public var agreementWithQANN: [Double]?
+        public var settleSteps = SettleStatistics([], unsettled: 0)
+        /// Largest |SNN logit − reference logit| after the last step, over all samples.
+        public var maxAbsLogitDifferenceToReference: Double = 0
+        public var maxAbsLogitDifferenceToQANN: Double?
+        public var secondsPerImage: Double = 0
+        /// Mean number of steps a sample was simulated (until quiet, at most T).
+        public var meanStepsRun: Double = 0
+        /// Spikes over all sites at each step t = 1…T, summed over the data set.
+        public var spikesPerStep: [Int] = []
+    }
+    public struct SiteStatistics: Codable, Sendable {
+        public var site: String
+        public var neurons: Int
+        public var spikes: Int
+        /// Spikes per neuron per simulated step (a sample is simulated until it is quiet, or for all steps).
+        public var firingRate: Double
+        /// Spikes per image, summed over the steps.
+        public var spikesPerImage: Double
+        /// Per step t = 1…T over the data set: spikes (Σ|k|), spike events (non-zero messages), largest |k|.
+        public var spikesPerStep: [Int]
+        public var eventsPerStep: [Int]
+        public var maxSpikePerStep: [Int]
+    }
+    public struct SynapticLayer: Codable, Sendable {
+        public var layer: String
+        public var inputEvents: Int
+        public var synapticOperations: Int
+        public var fanOut: Int
+        /// Non-zero input messages at each step t = 1…T, over the data set.
+        public var eventsPerStep: [Int]
+    }
+    public struct Simulation: Codable, Sendable {
+        public var inputCoding: String
+        public var readout: String
+        public var quiescenceIsFinal: Bool
+        public var seed: UInt64
+    }
+
+    public var model: String
+    public var method: String
+    public var levels: Int?
+    public var samples: Int
+    public var dataset: String?
+    public var spikifyVersion = SpikifyVersion.string
+    public var blasCore = ""
+    public var batchSize = 0
+    public var config: ViTConfig?
+    public var simulation: Simulation?
+    public var ann = ANN(accuracy: nil, secondsPerImage: 0)
+    public var reference: Reference
+    public var qann: QANN?
+    public var snn: SNN
+    public var sites: [SiteStatistics] = []
+    public var synapticEvents: [SynapticLayer] = []
+    /// The counts behind every figure above (present in shard reports, which `spikify merge` combines).
+    public var accumulator: EvaluationAccumulator?
+
+    /// The report of an accumulator's counts for a converted model.
+    public init(_ a: EvaluationAccumulator, converted: ConvertedModel, reference r: ReferenceNetwork,
+                untilQuiet: Bool, batchSize: Int, dataset: String?) {
+        let n = max(a.samples, 1), labelled = a.labelled > 0 && a.labelled == a.samples
+        func fraction(_ x: Int) -> Double { Double(x) / Double(n) }
+        model = converted.model.source
+        method = converted.method
+        levels = converted.levels
+        samples = a.samples
+        self.dataset = dataset
+        blasCore = BLAS.coreName
+        self.batchSize = batchSize
+        config = converted.model.config
+        let s = converted.graph.semantics
+        simulation = Simulation(inputCoding: s.inputCoding.description, readout: s.readout.rawValue,
+                                quiescenceIsFinal: s.quiescenceIsFinal, seed: s.seed)
+        ann = ANN(accuracy: labelled ? fraction(a.annCorrect) : nil, secondsPerImage: a.annSeconds / Double(n))
+        reference = Reference(name: r.name, description: r.description,
+                              accuracy: labelled ? fraction(a.referenceCorrect) : nil,
+                              agreementWithANN: fraction(a.referenceAgreesWithANN),
+                              secondsPerImage: a.referenceSeconds / Double(n))
+        var snn = SNN(timesteps: Array(1...max(a.timesteps, 1)), untilQuiet: untilQuiet, readout: s.readout.rawValue)
+        snn.accuracy = labelled ? a.snnCorrect.map(fraction) : nil
+        snn.agreementWithANN = a.snnAgreesWithANN.map(fraction)
+        snn.agreementWithReference = a.snnAgreesWithReference.map(fraction)
+        snn.settleSteps = SettleStatistics(histogram: a.settleHistogram, unsettled: a.unsettled)
+        snn.maxAbsLogitDifferenceToReference = a.maxAbsLogitDifferenceToReference
+        snn.secondsPerImage = a.snnSeconds / Double(n)
+        snn.meanStepsRun = Double(a.stepsSimulated) / Double(n)
+        snn.spikesPerStep = (0..<a.timesteps).map { t in a.siteSpikes.reduce(0) { $0 + $1[t] } }
+        if r.name == "qann" {  // the keys scripts read since Spikify 0.1
+            qann = QANN(accuracy: reference.accuracy, agreementWithANN: reference.agreementWithANN)
+            snn.agreementWithQANN = snn.agreementWithReference
+            snn.maxAbsLogitDifferenceToQANN = snn.maxAbsLogitDifferenceToReference
+        }
+        self.snn = snn
+        sites = a.sites.indices.map { i in
+            let spikes = a.siteSpikes[i].reduce(0, +)
+            return SiteStatistics(
+                site: a.sites[i], neurons: a.neurons[i], spikes: spikes,
+                firingRate: a.neuronSteps[i] == 0 ? 0 : Double(spikes) / Double(a.neuronSteps[i]),
+                spikesPerImage: Double(spikes) / Double(n), spikesPerStep: a.siteSpikes[i],
+                eventsPerStep: a.siteEvents[i], maxSpikePerStep: a.siteLargestSpike[i])
+        }
+        synapticEvents = a.layers.indices.sorted { a.layers[$0] < a.layers[$1] }.map { l in
+            let events = a.layerEvents[l].reduce(0, +)
+            return SynapticLayer(layer: a.layers[l], inputEvents: events, synapticOperations: events * a.fanOuts[l],
+                                 fanOut: a.fanOuts[l], eventsPerStep: a.layerEvents[l])
+        }
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    /// Reads a report written by ``write(to:)``.
+    public static func read(_ path: String) throws -> EvaluationReport {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpikifyError.invalidArgument("cannot read report \(path)")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(EvaluationReport.self, from: data) } catch {
+            throw SpikifyError.invalidData(file: path, message: "not a Spikify evaluation report: \(error)")
+        }
+    }
+
+    /// Writes the JSON atomically (temporary file, then rename).
+    public func write(to path: String) throws {
+        try AtomicFile.write(try json(), to: path)
+    }
+
+    /// The accuracy-vs-T table: selected t (powers of two and their midpoints, and T).
+    public func table() -> String {
+        let T = snn.timesteps.count
+        var rows = Set([1, T])
+        var p = 1
+        while p <= T { rows.insert(p); if p + p / 2 <= T && p >= 2 { rows.insert(p + p / 2) }; p *= 2 }
+        func pct(_ x: Double?) -> String { x.map { String(format: "%7.2f%%", 100 * $0) } ?? "      —" }
+        let name = reference.name.uppercased()
+        var lines = ["     t   SNN acc  agree ANN  agree \(name)"]
+        for t in rows.sorted() {
+            let i = t - 1
+            lines.append(String(format: "%6d  %@   %@    %@", t, pct(snn.accuracy?[i]), pct(snn.agreementWithANN[i]),
+                                pct(snn.agreementWithReference[i])))
+        }
+        lines.append(String(format: "   ANN  %@", pct(ann.accuracy)))
+        let label = String(repeating: " ", count: max(0, 6 - name.count)) + name
+        lines.append(label + String(format: "  %@   %@", pct(reference.accuracy), pct(reference.agreementWithANN)))
+        return lines.joined(separator: "\n")
+    }
+}

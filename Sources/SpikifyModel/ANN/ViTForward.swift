@@ -1,0 +1,230 @@
+import Foundation
+import SpikifyCore
+
+/// Executes a ViT exactly as timm's `VisionTransformer.forward` in eval mode: patch embedding, class token,
+/// position embedding, pre-norm blocks (`x + attn(norm1(x))`, `x + mlp(norm2(x))`), pooling and head.
+///
+/// Linear layers run one BLAS GEMM per image (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``,
+/// so an image's result never depends on its batch), spread over the cores; attention runs per (image, head) and
+/// row kernels per chunk of rows, with BLAS held to one thread.
+public final class ViTForward: Sendable {
+    public let config: ViTConfig
+    let w: PreparedWeights
+    /// The last batch's scratch buffers, reused by the next call of the same batch size (allocating tens of MB per
+    /// call costs page faults); concurrent callers each get their own.
+    private let spare = Spare()
+
+    public init(_ model: ViTModel) {
+        config = model.config
+        w = PreparedWeights(model.weights)
+    }
+
+    /// Logits `[batch, classes]` for normalised images `[batch, channels, height, width]`.
+    /// - Parameter hook: called at every ``Site`` in graph order (see ``SiteHook``).
+    public func logits(_ images: Tensor, hook: SiteHook? = nil) -> Tensor {
+        let c = config
+        precondition(images.rank == 4 && images.shape[1] == c.channels && images.shape[2] == c.imageSize
+            && images.shape[3] == c.imageSize, "images \(images.shape) do not fit the model")
+        let batch = images.shape[0]
+        let n = c.tokenCount, d = c.embedDim, rows = batch * n
+        let out = FloatBuffer(count: batch * c.numClasses)
+        let ws = spare.take(batch: batch) ?? Workspace(config: c, batch: batch)
+        defer { spare.give(ws) }
+        images.scalars.withUnsafeBufferPointer { img in
+            embed(img.baseAddress!, batch: batch, ws: ws, hook: hook)
+        }
+        for (i, block) in w.blocks.enumerated() {
+            attention(block, index: i, batch: batch, ws: ws, hook: hook)
+            mlp(block, index: i, rows: rows, ws: ws, hook: hook)
+        }
+        let pooled = FloatBuffer(count: batch * d)
+        pool(batch: batch, ws: ws, into: pooled, hook: hook)
+        Kernels.linear(pooled.pointer, samples: batch, rowsPerSample: 1, inFeatures: d, weight: w.headWeight.pointer,
+                       bias: w.headBias.orNil, outFeatures: c.numClasses, into: out.pointer)
+        return Tensor(shape: [batch, c.numClasses], scalars: out.array)
+    }
+
+    /// Scratch buffers for one batch size.
+    final class Workspace: Sendable {
+        let x, h, q, k, v, o, branch, mlp, scores, patches: FloatBuffer
+        let batch: Int
+        init(config c: ViTConfig, batch: Int) {
+            self.batch = batch
+            let rows = batch * c.tokenCount
+            x = FloatBuffer(count: rows * c.embedDim)
+            h = FloatBuffer(count: rows * c.embedDim)
+            q = FloatBuffer(count: rows * c.embedDim)
+            k = FloatBuffer(count: rows * c.embedDim)
+            v = FloatBuffer(count: rows * c.embedDim)
+            o = FloatBuffer(count: rows * c.embedDim)
+            branch = FloatBuffer(count: rows * c.embedDim)
+            mlp = FloatBuffer(count: rows * c.mlpDim)
+            scores = FloatBuffer(count: batch * c.numHeads * c.tokenCount * c.tokenCount)
+            patches = FloatBuffer(count: batch * c.patchCount * c.patchFeatures)
+        }
+    }
+
+    private final class Spare: @unchecked Sendable {
+        private let lock = NSLock()
+        private var workspace: Workspace?
+        func take(batch: Int) -> Workspace? {
+            lock.withLock {
+                guard let w = workspace, w.batch == batch else { return nil }
+                workspace = nil
+                return w
+            }
+        }
+        func give(_ w: Workspace) { lock.withLock { workspace = w } }
+    }
+
+    private func call(_ hook: SiteHook?, _ site: Site, _ buffer: FloatBuffer, count: Int) {
+        hook?(site, UnsafeMutableBufferPointer(start: buffer.pointer, count: count))
+    }
+
+    /// Patch embedding (conv as im2col + GEMM), class token and position embedding into `ws.x`.
+    private func embed(_ images: UnsafePointer<Float>, batch: Int, ws: Workspace, hook: SiteHook?) {
+        let c = config, d = c.embedDim, p = c.patchCount
+        Patches.im2col(images, batch: batch, channels: c.channels, height: c.imageSize, width: c.imageSize,
+                       patch: c.patchSize, into: ws.patches.pointer)
+        let tokens = ws.branch  // [batch·patches, D]
+        Kernels.linear(ws.patches.pointer, samples: batch, rowsPerSample: p, inFeatures: c.patchFeatures,
+                       weight: w.patchWeight.pointer, bias: w.patchBias.orNil, outFeatures: d, into: tokens.pointer)
+        call(hook, Site(.patchEmbed), tokens, count: batch * p * d)
+        Self.embedTokens(tokens.pointer, batch: batch, patches: p, width: d, classToken: w.classToken.orNil,
+                         position: w.positionEmbedding.pointer, into: ws.x.pointer)
+    }
+
+    /// Token sequence `[cls + pos₀; patch tokens + pos]` per sample (without a class token, just patches + pos):
+    /// `[batch·patches, D]` → `[batch·tokens, D]`. Shared with the spiking executor, which must add exactly alike.
+    package static func embedTokens(_ patchTokens: UnsafePointer<Float>, batch: Int, patches p: Int, width d: Int,
+                            classToken: UnsafePointer<Float>?, position pos: UnsafePointer<Float>,
+                            into x: UnsafeMutablePointer<Float>) {
+        let prefix = classToken == nil ? 0 : 1, n = p + prefix
+        for b in 0..<batch {
+            if let classToken {
+                for j in 0..<d { x[b * n * d + j] = classToken[j] + pos[j] }
+            }
+            for t in 0..<p {
+                let dst = x + (b * n + prefix + t) * d, src = patchTokens + (b * p + t) * d
+                let pe = pos + (prefix + t) * d
+                for j in 0..<d { dst[j] = src[j] + pe[j] }
+            }
+        }
+    }
+
+    private func attention(_ blk: PreparedBlock, index i: Int, batch: Int, ws: Workspace, hook: SiteHook?) {
+        let c = config, n = c.tokenCount, d = c.embedDim, rows = batch * n
+        layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm1Weight, beta: blk.norm1Bias)
+        call(hook, Site(.norm1, block: i), ws.h, count: rows * d)
+        for (part, (buffer, kind)) in [(ws.q, Site.Kind.q), (ws.k, .k), (ws.v, .v)].enumerated() {
+            Kernels.linear(ws.h.pointer, samples: batch, rowsPerSample: n, inFeatures: d,
+                           weight: blk.qkvWeight(part: part, dim: d), bias: blk.qkvBias(part: part, dim: d),
+                           outFeatures: d, into: buffer.pointer)
+            call(hook, Site(kind, block: i), buffer, count: rows * d)
+        }
+        let scale = 1 / Float(c.headDim).squareRoot()
+        for j in 0..<(rows * d) { ws.q.pointer[j] *= scale }
+        Self.scores(q: ws.q, k: ws.k, into: ws.scores, batch: batch, config: c)
+        let sc = SendablePointer(ws.scores.pointer)
+        Parallel.forChunks(batch * c.numHeads * n, minimumPerChunk: 64) { r in
+            Kernels.softmax(sc.base + r.lowerBound * n, rows: r.count, width: n)
+        }
+        call(hook, Site(.attn, block: i), ws.scores, count: batch * c.numHeads * n * n)
+        Self.weightedValues(attn: ws.scores, v: ws.v, into: ws.o, batch: batch, config: c)
+        call(hook, Site(.attnV, block: i), ws.o, count: rows * d)
+        Kernels.linear(ws.o.pointer, samples: batch, rowsPerSample: n, inFeatures: d, weight: blk.projWeight.pointer,
+                       bias: blk.projBias.orNil, outFeatures: d, into: ws.branch.pointer)
+        call(hook, Site(.proj, block: i), ws.branch, count: rows * d)
+        Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
+    }
+
+    private func mlp(_ blk: PreparedBlock, index i: Int, rows: Int, ws: Workspace, hook: SiteHook?) {
+        let c = config, d = c.embedDim, m = c.mlpDim, n = c.tokenCount
+        layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm2Weight, beta: blk.norm2Bias)
+        call(hook, Site(.norm2, block: i), ws.h, count: rows * d)
+        Kernels.linear(ws.h.pointer, samples: rows / n, rowsPerSample: n, inFeatures: d, weight: blk.fc1Weight.pointer,
+                       bias: blk.fc1Bias.orNil, outFeatures: m, into: ws.mlp.pointer)
+        call(hook, Site(.fc1, block: i), ws.mlp, count: rows * m)
+        let act = SendablePointer(ws.mlp.pointer), activation = c.activation
+        Parallel.forChunks(rows, minimumPerChunk: 16) { r in
+            let p = act.base + r.lowerBound * m
+            switch activation {
+            case .gelu: Kernels.gelu(p, count: r.count * m)
+            case .relu: Kernels.relu(p, count: r.count * m)
+            }
+        }
+        Kernels.linear(ws.mlp.pointer, samples: rows / n, rowsPerSample: n, inFeatures: m,
+                       weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer)
+        call(hook, Site(.fc2, block: i), ws.branch, count: rows * d)
+        Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
+    }
+
+    /// Token pooling takes the class token of `norm(x)` (LayerNorm is per token, so only that row is normalised);
+    /// average pooling takes the mean of the patch tokens, then `fc_norm`.
+    private func pool(batch: Int, ws: Workspace, into pooled: FloatBuffer, hook: SiteHook?) {
+        let c = config, n = c.tokenCount, d = c.embedDim
+        let gathered = FloatBuffer(count: batch * d)
+        let prefix = c.classToken ? 1 : 0
+        for b in 0..<batch {
+            let dst = gathered.pointer + b * d
+            switch c.globalPool {
+            case .token:
+                dst.update(from: ws.x.pointer + b * n * d, count: d)
+            case .avg:
+                Self.meanTokens(ws.x.pointer + b * n * d, batch: 1, tokens: n, width: d, from: prefix, into: dst)
+            }
+        }
+        Kernels.layerNorm(gathered.pointer, rows: batch, width: d, gamma: w.finalNormWeight.pointer,
+                          beta: w.finalNormBias.pointer, eps: c.layerNormEps, into: pooled.pointer)
+        call(hook, Site(.finalNorm), pooled, count: batch * d)
+    }
+
+    /// Mean of tokens `from..<tokens` of each sample: `[batch·tokens, width]` → `[batch, width]` (timm's
+    /// `x[:, prefix:].mean(dim=1)`), summed in token order, then scaled.
+    package static func meanTokens(_ x: UnsafePointer<Float>, batch: Int, tokens n: Int, width d: Int, from: Int,
+                           into y: UnsafeMutablePointer<Float>) {
+        let inv = 1 / Float(n - from)
+        for b in 0..<batch {
+            let dst = y + b * d
+            dst.update(repeating: 0, count: d)
+            for t in from..<n { Kernels.add(x + (b * n + t) * d, into: dst, count: d) }
+            for j in 0..<d { dst[j] *= inv }
+        }
+    }
+
+    private func layerNormRows(_ x: FloatBuffer, into y: FloatBuffer, rows: Int, gamma: FloatBuffer, beta: FloatBuffer) {
+        let d = config.embedDim, eps = config.layerNormEps
+        let xs = SendablePointer(x.pointer), ys = SendablePointer(y.pointer)
+        let g = SendablePointer(gamma.pointer), bt = SendablePointer(beta.pointer)
+        Parallel.forChunks(rows, minimumPerChunk: 32) { r in
+            Kernels.layerNorm(xs.base + r.lowerBound * d, rows: r.count, width: d, gamma: g.base, beta: bt.base,
+                              eps: eps, into: ys.base + r.lowerBound * d)
+        }
+    }
+
+    /// `scores[b, h] = q[b, :, h] · k[b, :, h]ᵀ` for q, k laid out `[batch·tokens, D]` with heads as column blocks.
+    static func scores(q: FloatBuffer, k: FloatBuffer, into scores: FloatBuffer, batch: Int, config c: ViTConfig) {
+        let n = c.tokenCount, d = c.embedDim, hd = c.headDim, heads = c.numHeads
+        let qs = SendablePointer(q.pointer), ks = SendablePointer(k.pointer), ss = SendablePointer(scores.pointer)
+        Parallel.forChunks(batch * heads) { r in
+            for item in r {
+                let b = item / heads, h = item % heads
+                BLAS.gemm(transposeB: true, m: n, n: n, k: hd, a: qs.base + b * n * d + h * hd, lda: d,
+                          b: ks.base + b * n * d + h * hd, ldb: d, c: ss.base + item * n * n, ldc: n)
+            }
+        }
+    }
+
+    /// `o[b, :, h] = attn[b, h] · v[b, :, h]`, written into the head's column block of `o` (`[batch·tokens, D]`).
+    static func weightedValues(attn: FloatBuffer, v: FloatBuffer, into o: FloatBuffer, batch: Int, config c: ViTConfig) {
+        let n = c.tokenCount, d = c.embedDim, hd = c.headDim, heads = c.numHeads
+        let a = SendablePointer(attn.pointer), vs = SendablePointer(v.pointer), os = SendablePointer(o.pointer)
+        Parallel.forChunks(batch * heads) { r in
+            for item in r {
+                let b = item / heads, h = item % heads
+                BLAS.gemm(m: n, n: hd, k: n, a: a.base + item * n * n, lda: n, b: vs.base + b * n * d + h * hd,
+                          ldb: d, c: os.base + b * n * d + h * hd, ldc: d)
+            }
+        }
+    }
+}

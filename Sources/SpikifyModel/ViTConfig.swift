@@ -1,0 +1,66 @@
+import SpikifyCore
+
+/// MLP activation of a ViT block.
+public enum Activation: String, Sendable, Codable, CaseIterable {
+    /// Exact erf GELU (`nn.GELU()`, HF `hidden_act="gelu"`).
+    case gelu
+    case relu
+}
+
+/// How the classifier input is pooled from the token sequence (timm `global_pool`).
+public enum GlobalPool: String, Sendable, Codable, CaseIterable {
+    /// The class token after the final `norm`.
+    case token
+    /// Mean of the patch tokens (class token excluded), then `fc_norm`.
+    case avg
+}
+
+/// Architecture of a timm-style `VisionTransformer`: everything needed to run its weights.
+public struct ViTConfig: Sendable, Equatable, Codable {
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int
+    public var embedDim: Int
+    public var depth: Int
+    public var numHeads: Int
+    public var mlpDim: Int
+    public var numClasses: Int
+    public var classToken: Bool
+    public var globalPool: GlobalPool
+    public var activation: Activation
+    public var layerNormEps: Float
+    /// Per-channel input normalisation applied to uint8 images (`(x/255 − mean)/std`).
+    public var mean: [Float]
+    public var std: [Float]
+    /// Quantization levels of a QANN checkpoint, when the file declares them.
+    public var levels: Int?
+
+    public init(
+        imageSize: Int, patchSize: Int, channels: Int, embedDim: Int, depth: Int, numHeads: Int, mlpDim: Int,
+        numClasses: Int, classToken: Bool = true, globalPool: GlobalPool = .token, activation: Activation = .gelu,
+        layerNormEps: Float = 1e-6, mean: [Float]? = nil, std: [Float]? = nil, levels: Int? = nil
+    ) {
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.channels = channels
+        self.embedDim = embedDim
+        self.depth = depth
+        self.numHeads = numHeads
+        self.mlpDim = mlpDim
+        self.numClasses = numClasses
+        self.classToken = classToken
+        self.globalPool = globalPool
+        self.activation = activation
+        self.layerNormEps = layerNormEps
+        self.mean = mean ?? Array(repeating: 0.5, count: channels)
+        self.std = std ?? Array(repeating: 0.5, count: channels)
+        self.levels = levels
+    }
+
+    public var gridSize: Int { imageSize / patchSize }
+    public var patchCount: Int { gridSize * gridSize }
+    /// Tokens in the sequence: patches plus the class token.
+    public var tokenCount: Int { patchCount + (classToken ? 1 : 0) }
+    public var headDim: Int { embedDim / numHeads }
+    public var patchFeatures: Int { channels * patchSize * patchSize }
+}

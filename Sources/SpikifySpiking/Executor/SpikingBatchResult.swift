@@ -1,0 +1,83 @@
+import SpikifyCore
+
+/// What one batch run produced: predictions after every step, final logits, settle steps, and statistics per step.
+public struct SpikingBatchResult: Sendable {
+    /// `predictions[t · batch + b]`: argmax of sample b's read-out output after t + 1 steps.
+    public var predictions: [Int] = []
+    public var batch: Int { settleSteps.count }
+    public let readout: SimulationSemantics.Readout
+
+    /// Predictions of every sample after `steps` steps (the last step run when `steps` is larger).
+    public func predictions(afterSteps steps: Int) -> ArraySlice<Int> {
+        let t = min(max(steps, 1), stepsRun) - 1
+        return predictions[(t * batch)..<((t + 1) * batch)]
+    }
+    /// Read-out output after the last step (each sample's settled output when it went quiet), `[batch, classes]`.
+    public var logits = Tensor(zeros: [0])
+    /// Per sample: the step after which its output was final (the first silent step t ≥ 1), or nil when it was
+    /// still active at the last step run or the semantics do not make quiescence final.
+    public var settleSteps: [Int?]
+    public var stepsRun = 0
+    /// Neuron sites (name, neurons per sample), and spikes per site summed over the batch and the steps.
+    public var sites: [(name: String, neurons: Int)]
+    public var siteSpikes: [Int]
+    /// Spikes per sample over all steps, and steps each sample was simulated (until quiet, or all steps run).
+    public var sampleSpikes: [Int]
+    public var stepsActive: [Int]
+    /// Synaptic layers (weight name, fan-out) and their non-zero inputs summed over the batch and the steps.
+    public var layers: [(name: String, fanOut: Int)]
+    public var synapticEvents: [(name: String, events: Int, fanOut: Int)] {
+        layers.indices.map { (layers[$0].name, layerEvents[$0], layers[$0].fanOut) }
+    }
+    public private(set) var layerEvents: [Int]
+
+    /// Per step t (row) and site (column), flattened `[stepsRun · sites]`: spikes (Σ|k|), spike events
+    /// (non-zero messages), and the largest |k| emitted.
+    public private(set) var stepSiteSpikes: [Int] = []
+    public private(set) var stepSiteEvents: [Int] = []
+    public private(set) var stepSiteLargestSpike: [Int] = []
+    /// Per step and synaptic layer, flattened `[stepsRun · layers]`: non-zero input messages.
+    public private(set) var stepLayerEvents: [Int] = []
+
+    init(batch: Int, sites: [(String, Int)], layers: [(String, Int)], readout: SimulationSemantics.Readout) {
+        settleSteps = Array(repeating: nil, count: batch)
+        self.sites = sites.map { (name: $0.0, neurons: $0.1) }
+        self.layers = layers.map { (name: $0.0, fanOut: $0.1) }
+        self.readout = readout
+        siteSpikes = Array(repeating: 0, count: sites.count)
+        layerEvents = Array(repeating: 0, count: layers.count)
+        sampleSpikes = Array(repeating: 0, count: batch)
+        stepsActive = Array(repeating: 0, count: batch)
+    }
+
+    /// Appends one step's statistics.
+    mutating func recordStep(emitters: [any SpikeEmitter], synapses: [any SynapticOperator], batch: Int) {
+        for (e, emitter) in emitters.enumerated() {
+            var spikes = 0, events = 0
+            for p in 0..<batch {
+                spikes += emitter.stepSpikes[p]
+                events += emitter.stepEvents[p]
+            }
+            siteSpikes[e] += spikes
+            stepSiteSpikes.append(spikes)
+            stepSiteEvents.append(events)
+            stepSiteLargestSpike.append(emitter.stepLargestSpike)
+        }
+        for (l, layer) in synapses.enumerated() {
+            layerEvents[l] += layer.stepInputEvents
+            stepLayerEvents.append(layer.stepInputEvents)
+        }
+    }
+
+    /// Samples that left the batch keep their last prediction for the later steps; drops unused rows.
+    mutating func finish(steps: Int, logits: Tensor) {
+        let total = batch
+        for t in 1..<max(stepsRun, 1) {
+            for s in 0..<total where predictions[t * total + s] < 0 {
+                predictions[t * total + s] = predictions[(t - 1) * total + s]
+            }
+        }
+        predictions.removeLast((steps - stepsRun) * total)
+        self.logits = logits
+    }
+}

@@ -1,0 +1,147 @@
+import SpikifyCore
+
+/// Runs a ``SpikingGraph`` over timesteps for a batch of images, following the graph's
+/// ``SimulationSemantics``: how the image enters (once or every step), how the output is read (sum or mean), and
+/// whether a silent sample may leave early. After every step the read-out output gives a prediction, so one pass
+/// yields the accuracy at every T, and per-step statistics (spikes, spike events and the largest spike per site,
+/// input events per synaptic layer) are recorded.
+///
+/// Buffers are allocated once for a batch capacity. Operators are made through the ``OperatorRegistry`` from the
+/// graph's nodes; the executor only uses the operator protocols (``SpikingOperator``, ``SpikeEmitter``,
+/// ``SynapticOperator``), never the kinds, so which method built the graph never matters here.
+public final class SpikingExecutor {
+    public let graph: SpikingGraph
+    public let capacity: Int
+    private let slots: [ValueSlot]
+    private let operators: [any SpikingOperator]
+    private let emitters: [any SpikeEmitter]
+    private let synapses: [any SynapticOperator]
+    private let positions: ScalarBuffer<Int>
+
+    /// Validates the graph (every operator through its spec) and allocates state for `batchCapacity` samples.
+    public init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared) throws {
+        let specs = try graph.validatedSpecs(registry: registry)
+        guard batchCapacity >= 1 else { throw SpikifyError.invalidArgument("batch capacity must be at least 1, got \(batchCapacity)") }
+        var elements = 0
+        for v in graph.values {
+            let (n, o1) = v.perSample.multipliedReportingOverflow(by: batchCapacity)
+            let (sum, o2) = elements.addingReportingOverflow(n)
+            guard !o1, !o2, sum <= SpikingGraph.maximumValueElements else {
+                throw SpikifyError.invalidArgument("\(graph.origin): a batch of \(batchCapacity) needs more than "
+                    + "\(SpikingGraph.maximumValueElements) value elements; use a smaller batch size")
+            }
+            elements = sum
+        }
+        self.graph = graph
+        capacity = batchCapacity
+        let slots = graph.values.map { ValueSlot($0, batch: batchCapacity) }
+        self.slots = slots
+        let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity)
+        operators = try graph.nodes.indices.map { i in
+            try specs[i].instantiate(NodeContext(index: i, node: graph.nodes[i], graph: graph), runtime)
+        }
+        emitters = operators.compactMap { $0 as? any SpikeEmitter }
+        synapses = operators.compactMap { $0 as? any SynapticOperator }
+        positions = ScalarBuffer<Int>(count: batchCapacity)
+    }
+
+    /// Runs one batch (at most `capacity` images `[B, C, H, W]`) for up to `timesteps` steps.
+    ///
+    /// When the semantics declare quiescence final, a sample is *quiet* at step t ≥ 1 when no neuron of it fired:
+    /// its output is final, it leaves the batch (its state is compacted out, so the remaining ones run faster), and
+    /// the run ends when every sample is quiet or after `timesteps` steps. Predictions, logits and spike counts
+    /// are the same as running every sample for all steps.
+    /// - Parameters:
+    ///   - samples: the data-set index of each image (the key of its random bits); default `0..<B`.
+    ///   - compact: keep quiet samples in the batch instead (for tests of the compaction itself).
+    public func run(_ images: Tensor, samples: [Int]? = nil, timesteps: Int, compact: Bool = true) throws
+        -> SpikingBatchResult
+    {
+        let total = images.rank == 0 ? 0 : images.shape[0]
+        let inputInfo = graph.values[graph.input]
+        guard total >= 1, total <= capacity, images.count == total * inputInfo.perSample else {
+            throw SpikifyError.invalidArgument("a batch of shape \(images.shape) does not fit this executor (at most "
+                + "\(capacity) images of \(inputInfo.rows)×\(inputInfo.width) values)")
+        }
+        guard timesteps >= 1 else { throw SpikifyError.invalidArgument("timesteps must be at least 1, got \(timesteps)") }
+        let ids = samples ?? Array(0..<total)
+        guard ids.count == total else {
+            throw SpikifyError.invalidArgument("\(ids.count) sample indices for a batch of \(total)")
+        }
+        for op in operators { op.reset(batch: total) }
+        for slot in slots { slot.reset() }
+        let semantics = graph.semantics
+        let input = slots[graph.input], output = slots[graph.output]
+        images.scalars.withUnsafeBufferPointer {
+            input.total.pointer.update(from: $0.baseAddress!, count: images.count)
+            input.increment.pointer.update(from: $0.baseAddress!, count: images.count)
+        }
+        input.changed = true
+        let analogOnce = semantics.inputCoding == .analogOnce
+        let classes = output.info.perSample, steps = timesteps
+        var result = SpikingBatchResult(batch: total, sites: emitters.map { ($0.site, $0.neuronsPerSample) },
+                                        layers: synapses.map { ($0.layer, $0.fanOut) }, readout: semantics.readout)
+        result.predictions = [Int](repeating: -1, count: steps * total)
+        var finalLogits = [Float](repeating: 0, count: total * classes)
+        var active = ids.indices.map { $0 }  // batch position → position in `ids`
+        for (p, id) in ids.enumerated() { positions[p] = id }
+        var spikesAt = [Int](repeating: 0, count: total)  // per position, this step
+        for t in 0..<steps {
+            let batch = active.count
+            if t >= 1 {
+                if analogOnce {
+                    if t == 1 { input.keep(batch: batch) }
+                } else {
+                    input.accumulate(batch: batch)  // the image again: total += image
+                }
+            }
+            let context = StepContext(t: t, batch: batch, samples: UnsafePointer(positions.pointer), seed: semantics.seed)
+            for op in operators { op.step(context) }
+            result.recordStep(emitters: emitters, synapses: synapses, batch: batch)
+            for p in 0..<batch { spikesAt[p] = 0 }
+            for emitter in emitters {
+                for p in 0..<batch { spikesAt[p] += emitter.stepSpikes[p] }
+            }
+            let scale: Float = semantics.readout == .mean ? 1 / Float(t + 1) : 1
+            let logits = output.total.pointer
+            for p in 0..<batch {
+                let sample = active[p]
+                result.sampleSpikes[sample] += spikesAt[p]
+                result.stepsActive[sample] = t + 1
+                var best = 0
+                for c in 1..<classes where logits[p * classes + c] > logits[p * classes + best] { best = c }
+                result.predictions[t * total + sample] = best
+            }
+            result.stepsRun = t + 1
+            guard semantics.quiescenceIsFinal else { continue }
+            // Quiet samples: record the settle step and final output; compact them out of the batch.
+            var p = batch - 1
+            while p >= 0 {
+                let sample = active[p]
+                if t >= 1 && spikesAt[p] == 0 && result.settleSteps[sample] == nil {
+                    result.settleSteps[sample] = t
+                    if compact {
+                        for c in 0..<classes { finalLogits[sample * classes + c] = logits[p * classes + c] * scale }
+                        let last = active.count - 1
+                        if p != last {
+                            for op in operators { op.moveSample(from: last, to: p) }
+                            for slot in slots { slot.moveSample(from: last, to: p) }
+                            active[p] = active[last]
+                            spikesAt[p] = spikesAt[last]
+                            positions[p] = positions[last]
+                        }
+                        active.removeLast()
+                    }
+                }
+                p -= 1
+            }
+            if active.isEmpty || (!compact && result.settleSteps.allSatisfy({ $0 != nil })) { break }
+        }
+        let scale: Float = semantics.readout == .mean ? 1 / Float(result.stepsRun) : 1
+        for (p, sample) in active.enumerated() {
+            for c in 0..<classes { finalLogits[sample * classes + c] = output.total[p * classes + c] * scale }
+        }
+        result.finish(steps: steps, logits: Tensor(shape: [total, classes], scalars: finalLogits))
+        return result
+    }
+}

@@ -1,0 +1,115 @@
+import SpikifyCore
+import SpikifyModel
+
+/// Describes one kind of spiking operator: how a node of that kind is checked against the graph, and how its
+/// runtime operator is made. Each conversion method registers the specs of its operators in the
+/// ``OperatorRegistry``; the executor, validation and export only ever go through them (docs/architecture.md,
+/// "Adding a method").
+package protocol OperatorSpec {
+    /// What validation extracts from a node: everything the runtime operator needs, checked.
+    associatedtype Parameters
+    /// The stable kind string saved in converted files.
+    static var kind: String { get }
+    /// Checks the node's arity, value shapes, tensors and attributes; throws an error naming the operator.
+    static func parameters(_ node: NodeContext) throws -> Parameters
+    /// The runtime operator for a batch capacity (called only with parameters that passed validation).
+    static func instantiate(_ parameters: Parameters, _ node: NodeContext, _ runtime: OperatorRuntime)
+        -> any SpikingOperator
+}
+
+/// Where an operator gets its value slots when it is instantiated.
+package struct OperatorRuntime {
+    package let slots: [ValueSlot]
+    package let capacity: Int
+    package func slot(_ value: Int) -> ValueSlot { slots[value] }
+}
+
+/// A node seen within its graph: typed accessors that validate as they read and fail with an error naming the
+/// operator (index, kind, site) and what was expected.
+package struct NodeContext {
+    package let index: Int
+    package let node: OperatorNode
+    package let graph: SpikingGraph
+
+    /// A stable 64-bit stream number for this operator's random bits: a hash of its site (or its index).
+    package var randomStream: UInt64 { CounterRandom.stream(node.site ?? "node.\(index)") }
+
+    package func fail(_ message: String) -> SpikifyError {
+        .invalidOperator(file: graph.origin, index: index, kind: node.kind, site: node.site, message: message)
+    }
+
+    /// Requires exactly this many inputs and outputs.
+    package func arity(inputs: Int, outputs: Int = 1) throws {
+        guard node.inputs.count == inputs, node.outputs.count == outputs else {
+            throw fail("has \(node.inputs.count) inputs and \(node.outputs.count) outputs; expected \(inputs) and \(outputs)")
+        }
+    }
+
+    package func input(_ i: Int) -> ValueInfo { graph.values[node.inputs[i]] }
+    package func output(_ i: Int = 0) -> ValueInfo { graph.values[node.outputs[i]] }
+
+    /// Requires a value to have `rows × width` per sample.
+    package func expect(_ v: ValueInfo, rows: Int, width: Int, _ role: String) throws {
+        guard v.rows == rows, v.width == width else {
+            throw fail("\(role) '\(v.name)' is [\(v.rows), \(v.width)] per sample; expected [\(rows), \(width)]")
+        }
+    }
+
+    /// The tensor in `role`, required, with exactly `shape` (nil: any shape).
+    package func tensor(_ role: String, shape: [Int]?) throws -> Tensor {
+        guard let name = node.tensors[role] else { throw fail("has no '\(role)' tensor") }
+        guard let t = graph.tensors[name] else { throw fail("needs tensor '\(name)' (\(role)), which the graph does not hold") }
+        if let shape, t.shape != shape { throw fail("tensor '\(name)' (\(role)) has shape \(t.shape); expected \(shape)") }
+        return t
+    }
+
+    /// The tensor in `role` when the node names one.
+    package func optionalTensor(_ role: String, shape: [Int]?) throws -> Tensor? {
+        node.tensors[role] == nil ? nil : try tensor(role, shape: shape)
+    }
+
+    package func number(_ name: String) throws -> Double {
+        guard case .number(let x)? = node.attributes[name] else { throw fail("has no numeric attribute '\(name)'") }
+        guard x.isFinite else { throw fail("attribute '\(name)' is \(x); expected a finite number") }
+        return x
+    }
+
+    /// An integer attribute within `range`.
+    package func int(_ name: String, in range: ClosedRange<Int>) throws -> Int {
+        let x = try number(name)
+        guard x == x.rounded(), x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+            throw fail("attribute '\(name)' is \(x); expected an integer in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return Int(x)
+    }
+
+    /// A finite Float attribute (optionally > 0).
+    package func float(_ name: String, positive: Bool = false) throws -> Float {
+        let x = try number(name)
+        let f = Float(x)
+        guard f.isFinite, !positive || f > 0 else {
+            throw fail("attribute '\(name)' is \(x); expected a finite\(positive ? ", positive" : "") number")
+        }
+        return f
+    }
+
+    package func string(_ name: String) throws -> String {
+        guard case .string(let s)? = node.attributes[name] else { throw fail("has no string attribute '\(name)'") }
+        return s
+    }
+}
+
+/// A registered spec with its types erased.
+package struct AnyOperatorSpec: @unchecked Sendable {
+    package let kind: String
+    package let specType: Any.Type
+    package let validate: (NodeContext) throws -> Void
+    package let instantiate: (NodeContext, OperatorRuntime) throws -> any SpikingOperator
+
+    package init<S: OperatorSpec>(_ spec: S.Type) {
+        kind = S.kind
+        specType = spec
+        validate = { _ = try S.parameters($0) }
+        instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
+    }
+}
