@@ -13,7 +13,8 @@ import SpikifySpiking
 /// /config           string: JSON of the source ViT configuration
 /// /graph            string: JSON of the spiking graph (values, operator nodes in execution order, input, output,
 ///                   simulation semantics)
-/// /tensors/<name>   float32 parameters named as in timm (qkv split into attn.q/k/v), referenced by the nodes
+/// /tensors/<name>   float32 tensors: the source ANN's parameters named as in timm (qkv split into attn.q/k/v),
+///                   and every tensor the nodes reference
 /// /<method>/        the method's own data (SpikeZIP-TF: levels and one group per neuron site)
 /// ```
 /// Reading a file back gives the same graph, tensors and method state bit for bit, after validating every
@@ -54,7 +55,9 @@ public enum ConvertedModelFile {
                 try root.write("config", strings: [configJSON], shape: [])
                 try root.write("graph", strings: [graphJSON], shape: [])
                 let tensors = try root.createGroup("tensors")
-                for (name, t) in g.tensors.sorted(by: { $0.key < $1.key }) {
+                let all = converted.model.weights.canonicalTensors(config: converted.model.config)
+                    .merging(g.tensors) { _, graph in graph }
+                for (name, t) in all.sorted(by: { $0.key < $1.key }) {
                     try tensors.write(name, floats: t.scalars, shape: t.shape)
                 }
                 try converted.state.write(to: try root.createGroup(converted.method))
@@ -106,8 +109,10 @@ public enum ConvertedModelFile {
             tensors[name] = Tensor(shape: ds.shape, scalars: try hdf5 { try ds.readFloats() })
         }
         metadata["file"] = path
+        let referenced = Set(description.nodes.flatMap { $0.tensors.values })
         let graph = SpikingGraph(values: description.values, nodes: description.nodes, input: description.input,
-                                 output: description.output, tensors: tensors, semantics: description.semantics,
+                                 output: description.output, tensors: tensors.filter { referenced.contains($0.key) },
+                                 semantics: description.semantics,
                                  metadata: metadata, config: config)
         try graph.validate()
         let weights = try ViTWeights(canonical: tensors, config: config, file: path)
