@@ -30,9 +30,12 @@ let package = Package(
             dependencies: ["Spikify", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Release-build throughput figures (tools/bench.sh compares them with PyTorch in the same run).
         .executableTarget(name: "spikify-bench", dependencies: ["Spikify"], path: "Benchmarks/SpikifyBench"),
+        // Self-contained HTML/Markdown reports with inline SVG charts and the energy estimate (Foundation only).
+        .target(name: "SpikifyReport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
         .testTarget(name: "SpikifyTests", dependencies: ["Spikify", "HDF5"]),
+        .testTarget(name: "SpikifyReportTests", dependencies: ["SpikifyReport"]),
     ],
     swiftLanguageModes: [.v6]
 )
