@@ -68,10 +68,19 @@ final class ReportTests: XCTestCase {
     func testMarkdownHasSummaryTimestepAndEnergyTables() throws {
         let markdown = MarkdownReport.render([try Fixtures.document(Fixtures.newReport()),
                                               try Fixtures.document(Fixtures.oldReport)])
-        XCTAssertTrue(markdown.contains("| vit-tiny.h5 · spikezip · L=16 | 2 | 4 | 98.10% | QANN | 97.90% |"))
+        XCTAssertTrue(markdown.contains(
+            "| vit-tiny.h5 · spikezip · L=16 | 2 | 4 | 98.10% | QANN | 97.90% | 99.00% | 97.90% | 99.00% | 100.00% |"))
         XCTAssertTrue(markdown.contains("| 4 | 97.90% | 99.00% | 100.00% |"))
         XCTAssertTrue(markdown.contains("| **total** |  | 2.06k | 27 | 2.66k | 9.458 |"))
         XCTAssertEqual(markdown.components(separatedBy: "### Model card").count, 3)
         XCTAssertEqual(MarkdownReport.render([]), MarkdownReport.render([]))
+    }
+
+    func testEmptyAndMinimalReportsStillRender() throws {
+        let empty = try parseXML(HTMLReport.render([]))
+        XCTAssertTrue(empty.elements(named: "svg").isEmpty)
+        let minimal = try parseXML(HTMLReport.render([try Fixtures.document("{}")]))
+        XCTAssertTrue(minimal.allText.contains("No report has SNN accuracies"))
+        XCTAssertTrue(MarkdownReport.render([try Fixtures.document("{}")]).contains("_No per-step results"))
     }
 }

@@ -6,14 +6,9 @@ public enum MarkdownReport {
     public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report") -> String {
         let names = ReportFacts.names(reports)
         var out = "# \(cell(title))\n\n## Summary\n\n"
-        out += table(["Report", "Samples", "T", "ANN acc", "Reference", "Ref acc", "Ref vs ANN", "max |Δlogit| to ref",
-                      "Mean steps run"], zip(reports, names).map { r, name in
-            [name, r.samples.map(String.init) ?? "—", r.timesteps.last.map(String.init) ?? "—",
-             Markup.percent(r.ann?.accuracy, 2), r.referenceName, Markup.percent(r.referenceAccuracy, 2),
-             Markup.percent(r.reference?.agreementWithAnn ?? r.qann?.agreementWithAnn, 2),
-             r.maxLogitDifferenceToReference.map { Markup.fixed($0, 4) } ?? "—",
-             r.snn?.meanStepsRun.map { Markup.fixed($0, 1) } ?? "—"]
-        })
+        out += table(["Report", "Samples", "T", "ANN acc", "Ref", "Ref acc", "Ref vs ANN", "SNN acc at T",
+                      "Agree ANN at T", "Agree ref at T", "max |Δlogit| to ref", "Mean steps run"],
+                     zip(reports, names).map(summaryRow))
         for (r, name) in zip(reports, names) {
             out += "\n## \(cell(name))\n\n### Accuracy and agreement against timesteps\n\n"
             let steps = ReportFacts.selectedSteps(r.timesteps)
@@ -44,6 +39,17 @@ public enum MarkdownReport {
             out += "\n### Model card\n\n" + table(["Field", "Value"], ReportFacts.modelCard(r).map { [$0.0, $0.1] })
         }
         return out
+    }
+
+    static func summaryRow(_ r: ReportDocument, _ name: String) -> [String] {
+        let last = { (list: [Double]?) in r.timesteps.last.flatMap { ReportFacts.value(list, at: $0, timesteps: r.timesteps) } }
+        return [name, r.samples.map(String.init) ?? "—", r.timesteps.last.map(String.init) ?? "—",
+                Markup.percent(r.ann?.accuracy, 2), r.referenceName, Markup.percent(r.referenceAccuracy, 2),
+                Markup.percent(r.reference?.agreementWithAnn ?? r.qann?.agreementWithAnn, 2),
+                Markup.percent(last(r.snn?.accuracy), 2), Markup.percent(last(r.snn?.agreementWithAnn), 2),
+                Markup.percent(last(r.agreementWithReference), 2),
+                r.maxLogitDifferenceToReference.map { Markup.fixed($0, 4) } ?? "—",
+                r.snn?.meanStepsRun.map { Markup.fixed($0, 1) } ?? "—"]
     }
 
     static func energy(_ e: EnergyEstimate) -> String {
