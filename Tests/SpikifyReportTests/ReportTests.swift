@@ -41,11 +41,12 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(accuracy.labels(ofClass: "reference"), ["ANN 98.1%", "QANN 97.9%"])
         XCTAssertEqual(accuracy.labels(ofClass: "x-tick"), ["1", "2", "4"])
         // Only the new report has per-step spikes and a histogram; the old one gets a note instead.
-        let spikes = try XCTUnwrap(charts.first { $0.elements(named: "title").first?.allText.hasPrefix("Spikes per step") == true })
+        func title(_ svg: XMLElementNode) -> String { svg.elements(named: "title").first?.allText ?? "" }
+        let spikes = try XCTUnwrap(charts.first { title($0).hasPrefix("Spikes per step") })
         XCTAssertEqual(spikes.labels(ofClass: "legend-entry"), [names[0]])
-        XCTAssertEqual(charts.filter { $0.elements(named: "title").first?.allText.hasPrefix("Settle steps") == true }.count, 1)
+        XCTAssertEqual(charts.filter { title($0).hasPrefix("Settle steps") }.count, 1)
         XCTAssertTrue(page.allText.contains("no settle-step histogram"))
-        let sites = try XCTUnwrap(charts.first { $0.elements(named: "title").first?.allText == "Spikes per image by site" })
+        let sites = try XCTUnwrap(charts.first { title($0) == "Spikes per image by site" })
         XCTAssertEqual(sites.labels(ofClass: "x-tick"), ["blocks.0.q", "blocks.0.k", "patch_embed"])
         XCTAssertTrue(page.allText.contains("spikify eval --model m.h5 --report r.json"))
     }
@@ -68,8 +69,8 @@ final class ReportTests: XCTestCase {
     func testMarkdownHasSummaryTimestepAndEnergyTables() throws {
         let markdown = MarkdownReport.render([try Fixtures.document(Fixtures.newReport()),
                                               try Fixtures.document(Fixtures.oldReport)])
-        XCTAssertTrue(markdown.contains(
-            "| vit-tiny.h5 · spikezip · L=16 | 2 | 4 | 98.10% | QANN | 97.90% | 99.00% | 97.90% | 99.00% | 100.00% |"))
+        XCTAssertTrue(markdown.contains("| vit-tiny.h5 · spikezip · L=16 | 2 | 4 | 98.10% | QANN | 97.90% | 99.00% | "
+                                        + "97.90% | 99.00% | 100.00% |"))
         XCTAssertTrue(markdown.contains("| 4 | 97.90% | 99.00% | 100.00% |"))
         XCTAssertTrue(markdown.contains("| **total** |  | 2.06k | 27 | 2.66k | 9.458 |"))
         XCTAssertEqual(markdown.components(separatedBy: "### Model card").count, 3)

@@ -59,7 +59,8 @@ struct ChartFrame {
             + "y2=\"\(base)\" stroke=\"#333\"/>"
         for tick in ticks {
             let px = Markup.fixed(x(scale.fraction(tick.value)))
-            out += "<g class=\"x-tick\"><line x1=\"\(px)\" y1=\"\(topY)\" x2=\"\(px)\" y2=\"\(base)\" stroke=\"#e3e3e3\"/>"
+            out += "<g class=\"x-tick\"><line x1=\"\(px)\" y1=\"\(topY)\" x2=\"\(px)\" y2=\"\(base)\" "
+                + "stroke=\"#e3e3e3\"/>"
                 + "<text x=\"\(px)\" y=\"\(Markup.fixed(y(0) + 15))\" text-anchor=\"middle\">"
                 + "\(Markup.escape(tick.label))</text></g>"
         }

@@ -107,7 +107,8 @@ public struct LineChart: Sendable {
                 + "x2=\"\(Markup.fixed(frame.x(1)))\" y2=\"\(py)\" stroke=\"\(referenceStyle.color)\" "
                 + "stroke-width=\"1.2\" stroke-dasharray=\"\(referenceStyle.dash)\"/>"
                 + "<text x=\"\(Markup.fixed(frame.x(0) + 6))\" y=\"\(Markup.fixed(labelY[i]))\" fill=\"#333\" "
-                + "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">\(Markup.escape(reference.label))</text></g>"
+                + "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">"
+                + "\(Markup.escape(reference.label))</text></g>"
         }
         for (index, line) in series.enumerated() {
             out += seriesSVG(line, style: styles[index], frame: frame, xs: xs, ys: ys)
@@ -119,7 +120,8 @@ public struct LineChart: Sendable {
                            ys: AxisScale) -> String {
         let pixels = line.points.filter(usable).map { (frame.x(xs.fraction($0.x)), frame.y(ys.fraction($0.y))) }
         let dash = style.dash.isEmpty ? "" : " stroke-dasharray=\"\(style.dash)\""
-        var out = "<g class=\"series\" data-name=\"\(Markup.escape(line.name))\"><title>\(Markup.escape(line.name))</title>"
+        let name = Markup.escape(line.name)
+        var out = "<g class=\"series\" data-name=\"\(name)\"><title>\(name)</title>"
         if !pixels.isEmpty {
             let path = pixels.enumerated().map { ($0.offset == 0 ? "M" : "L") + Markup.fixed($0.element.0) + ","
                 + Markup.fixed($0.element.1) }.joined()

@@ -77,7 +77,9 @@ public struct EnergyEstimate: Sendable {
         let size = spikeSize(report, notes: &notes)
         let coding = report.simulation?.inputCoding?.lowercased() ?? "analog"
         let inputSteps = ["analog", "analog_once", "analog-once", "direct"].contains(coding) ? 1 : steps
-        if inputSteps != 1 { notes.append("Input coding “\(coding)”: the patch embedding is counted at every step.") }
+        if inputSteps != 1 {
+            notes.append("Input coding “\(coding)”: the patch embedding is counted at every step.")
+        }
         var synaptic: [String: ReportDocument.SynapticLayer] = [:]
         for layer in report.synapticEvents ?? [] { synaptic[layer.layer] = layer }
         func accumulates(_ name: String) -> Double? {
@@ -87,7 +89,9 @@ public struct EnergyEstimate: Sendable {
         }
         var rows: [EnergyRow] = []
         let ann = report.config.flatMap(ViTOperationCount.layers)
-        if ann == nil { notes.append("No complete model configuration in the report: ANN and QANN energy are not estimated.") }
+        if ann == nil {
+            notes.append("No complete model configuration in the report: ANN and QANN energy are not estimated.")
+        }
         for layer in ann ?? [] {
             var row = EnergyRow(name: layer.name, kind: layer.kind, block: layer.block, annMACs: layer.macs)
             switch layer.kind {

@@ -8,7 +8,10 @@ enum HTMLCharts {
     /// curve per report; the ANN's and references' accuracies (and agreements) as labelled horizontal lines.
     static func accuracy(_ reports: [ReportDocument], _ names: [String]) -> String {
         var out = "<h2 id=\"accuracy\">Accuracy and agreement against timesteps</h2>"
-        let accuracy = zip(reports, names).compactMap { ReportFacts.percentSeries($1, $0.snn?.accuracy, timesteps: $0.timesteps) }
+        func curves(_ list: (ReportDocument) -> [Double]?) -> [LineSeries] {
+            zip(reports, names).compactMap { ReportFacts.percentSeries($1, list($0), timesteps: $0.timesteps) }
+        }
+        let accuracy = curves { $0.snn?.accuracy }
         let references = referenceLines(reports, names, [("ANN", { $0.ann?.accuracy }),
                                                           (nil, { $0.referenceAccuracy })])
         if accuracy.isEmpty {
@@ -17,9 +20,9 @@ enum HTMLCharts {
             out += figure(LineChart(title: "SNN accuracy", xLabel: "timesteps T (log scale)", yLabel: "accuracy",
                                     series: accuracy, references: references).svg())
         }
-        let withANN = zip(reports, names).compactMap { ReportFacts.percentSeries($1, $0.snn?.agreementWithAnn, timesteps: $0.timesteps) }
-        let referenceVsANN = referenceLines(reports, names, [(nil, { $0.reference?.agreementWithAnn ?? $0.qann?.agreementWithAnn })],
-                                            suffix: " vs ANN")
+        let withANN = curves { $0.snn?.agreementWithAnn }
+        let referenceVsANN = referenceLines(
+            reports, names, [(nil, { $0.reference?.agreementWithAnn ?? $0.qann?.agreementWithAnn })], suffix: " vs ANN")
         if !withANN.isEmpty {
             out += figure(LineChart(title: "Top-1 agreement with the ANN", xLabel: "timesteps T (log scale)",
                                     yLabel: "agreement", series: withANN, references: referenceVsANN).svg())
@@ -28,10 +31,13 @@ enum HTMLCharts {
             ReportFacts.percentSeries("\(name) vs \(r.referenceName)", r.agreementWithReference, timesteps: r.timesteps)
         }
         if !withReference.isEmpty {
-            out += figure(LineChart(title: "Top-1 agreement with the reference network", xLabel: "timesteps T (log scale)",
+            out += figure(LineChart(title: "Top-1 agreement with the reference network",
+                                    xLabel: "timesteps T (log scale)",
                                     yLabel: "agreement", series: withReference).svg())
         }
-        if withANN.isEmpty && withReference.isEmpty { out += HTMLReport.note("No per-step agreement in these reports.") }
+        if withANN.isEmpty && withReference.isEmpty {
+            out += HTMLReport.note("No per-step agreement in these reports.")
+        }
         return out
     }
 
@@ -61,9 +67,12 @@ enum HTMLCharts {
     /// Spikes per step (total per image), spikes per image and firing rate per site, and the spike alphabet.
     static func spikes(_ reports: [ReportDocument], _ names: [String]) -> String {
         var out = "<h2 id=\"spikes\">Spikes</h2>"
-        let perStep = zip(reports, names).compactMap { ReportFacts.perImageSeries($1, $0.snn?.spikesPerStep, samples: $0.samples) }
+        let perStep = zip(reports, names).compactMap {
+            ReportFacts.perImageSeries($1, $0.snn?.spikesPerStep, samples: $0.samples)
+        }
         if perStep.isEmpty {
-            out += HTMLReport.note("No per-step spike counts in these reports (older format): spikes per step are not plotted.")
+            out += HTMLReport.note(
+                "No per-step spike counts in these reports (older format): spikes per step are not plotted.")
         } else {
             out += figure(LineChart(title: "Spikes per step (all sites, per image)", xLabel: "step t (log scale)",
                                     yLabel: "spikes per image", yIsPercent: false, series: perStep).svg())
@@ -108,7 +117,9 @@ enum HTMLCharts {
             let perImage = Double(max(r.samples ?? 1, 1))
             let rows = sites.map { site in
                 [site.site] + steps.map { t in
-                    site.spikesPerStep.flatMap { $0.indices.contains(t - 1) ? Markup.compact($0[t - 1] / perImage) : nil } ?? "—"
+                    site.spikesPerStep.flatMap { counts in
+                        counts.indices.contains(t - 1) ? Markup.compact(counts[t - 1] / perImage) : nil
+                    } ?? "—"
                 }
             }
             out += HTMLReport.table(["Site"] + steps.map { "t = \($0)" }, rows,
@@ -126,7 +137,8 @@ enum HTMLCharts {
                 out += figure(Histogram(title: "Settle steps: \(name)", xLabel: "steps until quiet",
                                         yLabel: "samples", counts: histogram).svg())
             } else {
-                out += HTMLReport.note("\(name): no settle-step histogram in this report (older format); statistics only.")
+                out += HTMLReport.note(
+                    "\(name): no settle-step histogram in this report (older format); statistics only.")
             }
             out += HTMLReport.table(["min", "median", "p99", "max", "mean", "unsettled"], [[
                 s.min.map(String.init) ?? "—", s.median.map { Markup.significant($0) } ?? "—",

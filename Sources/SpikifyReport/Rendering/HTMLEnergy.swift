@@ -7,7 +7,8 @@ enum HTMLEnergy {
         let estimates = reports.map { EnergyEstimate.estimate($0) }
         var out = "<h2 id=\"energy\">Energy estimate (per image)</h2>"
         let constants = estimates.first?.constants ?? .horowitz45nm
-        out += "<p>Constants: \(Markup.escape(constants.source)): E<sub>MAC</sub> = \(Markup.significant(constants.macPJ)) pJ, "
+        out += "<p>Constants: \(Markup.escape(constants.source)): "
+            + "E<sub>MAC</sub> = \(Markup.significant(constants.macPJ)) pJ, "
             + "E<sub>AC</sub> = \(Markup.significant(constants.acPJ)) pJ (32-bit float); integer MACs scaled by bit "
             + "width. Operation counts only: memory access is not included, and it can dominate "
             + "(Dampfhoffer et al., 2023). See docs/energy.md.</p>"

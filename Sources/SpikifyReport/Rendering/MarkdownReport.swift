@@ -24,13 +24,16 @@ public enum MarkdownReport {
             if let s = r.snn?.settleSteps {
                 out += "\n### Settle steps\n\n" + table(["min", "median", "p99", "max", "mean", "unsettled"], [[
                     s.min.map(String.init) ?? "—", s.median.map { Markup.significant($0) } ?? "—",
-                    s.p99.map(String.init) ?? "—", s.max.map(String.init) ?? "—", s.mean.map { Markup.fixed($0, 2) } ?? "—",
+                    s.p99.map(String.init) ?? "—", s.max.map(String.init) ?? "—",
+                    s.mean.map { Markup.fixed($0, 2) } ?? "—",
                     s.unsettled.map(String.init) ?? "—"]])
             }
             if let sites = r.sites, !sites.isEmpty {
-                out += "\n### Sites\n\n" + table(["Site", "Neurons", "Spikes per image", "Firing rate", "Largest |spike|"],
+                out += "\n### Sites\n\n"
+                out += table(["Site", "Neurons", "Spikes per image", "Firing rate", "Largest |spike|"],
                     sites.map { s in
-                        [s.site, s.neurons.map(String.init) ?? "—", s.spikesPerImage.map { Markup.compact($0) } ?? "—",
+                        [s.site, s.neurons.map(String.init) ?? "—",
+                         s.spikesPerImage.map { Markup.compact($0) } ?? "—",
                          s.firingRate.map { Markup.fixed($0, 5) } ?? "—",
                          s.maxSpikePerStep?.max().map { Markup.significant($0) } ?? "—"]
                     })
@@ -42,7 +45,9 @@ public enum MarkdownReport {
     }
 
     static func summaryRow(_ r: ReportDocument, _ name: String) -> [String] {
-        let last = { (list: [Double]?) in r.timesteps.last.flatMap { ReportFacts.value(list, at: $0, timesteps: r.timesteps) } }
+        let last = { (list: [Double]?) in
+            r.timesteps.last.flatMap { ReportFacts.value(list, at: $0, timesteps: r.timesteps) }
+        }
         return [name, r.samples.map(String.init) ?? "—", r.timesteps.last.map(String.init) ?? "—",
                 Markup.percent(r.ann?.accuracy, 2), r.referenceName, Markup.percent(r.referenceAccuracy, 2),
                 Markup.percent(r.reference?.agreementWithAnn ?? r.qann?.agreementWithAnn, 2),
@@ -57,8 +62,9 @@ public enum MarkdownReport {
         let nj = { (v: Double?) in v.map { Markup.fixed($0 / 1000, 3) } ?? "—" }
         let count = { (v: Double?) in v.map { Markup.compact($0) } ?? "—" }
         var out = "\n### Energy estimate (per image)\n\n"
-        out += "Constants: \(c.source), E_MAC = \(Markup.significant(c.macPJ)) pJ, E_AC = \(Markup.significant(c.acPJ)) pJ; "
-            + "QANN at \(e.bits.map { "\($0)" } ?? "—") bits. Operation counts only, no memory access (docs/energy.md).\n\n"
+        out += "Constants: \(c.source), E_MAC = \(Markup.significant(c.macPJ)) pJ, "
+            + "E_AC = \(Markup.significant(c.acPJ)) pJ; QANN at \(e.bits.map { "\($0)" } ?? "—") bits. "
+            + "Operation counts only, no memory access (docs/energy.md).\n\n"
         for note in e.notes { out += "_\(cell(note))_\n\n" }
         out += table(["Layer", "Kind", "ANN MACs", "SNN ACs", "SNN MACs", "ANN nJ", "QANN nJ", "SNN nJ"],
                      e.rows.map { r in
