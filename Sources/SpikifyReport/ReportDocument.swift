@@ -119,9 +119,19 @@ public struct ReportDocument: Decodable, Sendable {
         return try decoder.decode(ReportDocument.self, from: data)
     }
 
-    /// Reads and decodes the report at `path`.
+    /// Reads and decodes the report at `path`; throws `ReportReadError` naming the file and the key.
     public static func load(path: String) throws -> ReportDocument {
-        try decode(from: try Data(contentsOf: URL(fileURLWithPath: path)))
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ReportReadError(path: path, message: "cannot read the file (\(error.localizedDescription))")
+        }
+        do {
+            return try decode(from: data)
+        } catch {
+            throw ReportReadError(path: path, message: ReportReadError.message(for: error))
+        }
     }
 
     /// A short name for legends and headings: model, method and levels, e.g. `vit-mnist · spikezip · L=16`.

@@ -25,6 +25,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(r.config?.numHeads, 2)
         XCTAssertEqual(r.simulation?.quiescenceIsFinal, true)
         XCTAssertEqual(r.spikeAlphabetPerStep ?? [], [1, 2, 0, 0])
+        // Patch embedding 1·2·2·4 + 4, class token 4, positions 5·4, 2 blocks of 4·(16 + 4) + 2·4·8 + 8 + 4 + 4·4,
+        // final norm 2·4, head 4·3 + 3.
+        XCTAssertEqual(r.config.flatMap(ReportFacts.parameters), 411)
+        XCTAssertTrue(ReportFacts.modelCard(r).contains { $0 == ("Parameters (weights + biases)", "411") })
     }
 
     func testHTMLIsWellFormedAndHasOneCurvePerReport() throws {
@@ -77,11 +81,46 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(MarkdownReport.render([]), MarkdownReport.render([]))
     }
 
+    func testExtremeSizesDoNotTrap() throws {
+        XCTAssertEqual(ReportFacts.selectedSteps([1, Int.max]), [1, Int.max].sorted())
+        XCTAssertEqual(EnergyConstants.bits(levels: Int.max), 62)
+        let huge = #"{"levels": 9223372036854775807, "samples": 1, "config": {"image_size": 9223372036854775807, "#
+            + #""patch_size": 1, "channels": 9223372036854775807, "embed_dim": 3037000500, "depth": 2, "num_heads": 1, "#
+            + #""mlp_dim": 9223372036854775807, "num_classes": 9223372036854775807}}"#
+        let page = HTMLReport.render([try Fixtures.document(huge)])
+        XCTAssertNoThrow(try parseXML(page))
+    }
+
     func testEmptyAndMinimalReportsStillRender() throws {
         let empty = try parseXML(HTMLReport.render([]))
         XCTAssertTrue(empty.elements(named: "svg").isEmpty)
         let minimal = try parseXML(HTMLReport.render([try Fixtures.document("{}")]))
         XCTAssertTrue(minimal.allText.contains("No report has SNN accuracies"))
         XCTAssertTrue(MarkdownReport.render([try Fixtures.document("{}")]).contains("_No per-step results"))
+    }
+}
+
+/// Errors name the file and the key in the report's own spelling.
+final class ReportReadErrorTests: XCTestCase {
+    private func loadError(_ json: String) throws -> String {
+        let path = NSTemporaryDirectory() + "spikify-report-\(UUID().uuidString).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try ReportDocument.load(path: path)
+            return "no error"
+        } catch {
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix(path + ": "), text)
+            return String(text.dropFirst(path.count + 2))
+        }
+    }
+
+    func testWrongTypeNamesTheKey() throws {
+        XCTAssertEqual(try loadError(#"{"snn": {"agreement_with_ann": [0.5, "x"]}}"#),
+                       "key `snn.agreement_with_ann[1]`: expected a number")
+        XCTAssertEqual(try loadError(#"{"sites": [{"neurons": 3}]}"#), "key `sites[0].site` is missing")
+        XCTAssertTrue(try loadError("{not json").hasPrefix("not a JSON report"))
+        XCTAssertTrue(try loadError("{}") == "no error")
     }
 }

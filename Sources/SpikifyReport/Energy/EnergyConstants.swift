@@ -38,9 +38,8 @@ public struct EnergyConstants: Sendable, Equatable {
 
     /// Bits needed for `levels` quantization levels: ⌈log₂ L⌉, at least 1.
     public static func bits(levels: Int) -> Int {
-        guard levels > 2 else { return 1 }
-        var bits = 0
-        while (1 << bits) < levels { bits += 1 }
+        var bits = 1
+        while bits < 62 && (1 << bits) < levels { bits += 1 }
         return bits
     }
 

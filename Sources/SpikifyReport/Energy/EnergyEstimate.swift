@@ -72,7 +72,8 @@ public struct EnergyEstimate: Sendable {
         var notes: [String] = []
         let samples = Double(max(report.samples ?? 0, 0))
         let levels = report.config?.levels ?? report.levels
-        let steps = report.snn?.meanStepsRun ?? report.timesteps.last.map(Double.init) ?? 1
+        let steps = report.snn?.meanStepsRun.flatMap { $0 > 0 ? $0 : nil }
+            ?? report.timesteps.last.map(Double.init) ?? 1
         let sites = Dictionary((report.sites ?? []).map { ($0.site, $0) }, uniquingKeysWith: { a, _ in a })
         let size = spikeSize(report, notes: &notes)
         let coding = report.simulation?.inputCoding?.lowercased() ?? "analog"

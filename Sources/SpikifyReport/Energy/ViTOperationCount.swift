@@ -37,16 +37,16 @@ public struct LayerOperations: Sendable, Equatable {
 /// the same in every network compared). This is the counting convention of Spikformer and SpikeZIP-TF.
 public enum ViTOperationCount {
     /// The per-layer counts in forward order, or `nil` when the configuration lacks a size it needs
-    /// (image, patch, channels, width, depth, heads, MLP width, classes).
+    /// (image, patch, channels, width, depth, heads, MLP width, classes) or has a depth over 10 000.
     public static func layers(_ config: ReportDocument.Config) -> [LayerOperations]? {
         guard let image = config.imageSize, let patch = config.patchSize, patch > 0, let channels = config.channels,
               let width = config.embedDim, let depth = config.depth, let heads = config.numHeads,
-              let mlp = config.mlpDim, let classes = config.numClasses else { return nil }
-        let patches = Double((image / patch) * (image / patch))
+              let mlp = config.mlpDim, let classes = config.numClasses, depth <= 10_000 else { return nil }
+        let side = Double(image / patch), patches = side * side
         let n = patches + ((config.classToken ?? true) ? 1 : 0)
         let d = Double(width), m = Double(mlp)
         var rows = [LayerOperations(name: "patch_embed.proj.weight", kind: .linear, block: nil,
-                                    macs: patches * d * Double(channels * patch * patch))]
+                                    macs: patches * d * Double(channels) * Double(patch) * Double(patch))]
         for b in 0..<max(depth, 0) {
             func row(_ suffix: String, _ kind: OperationKind, _ macs: Double) -> LayerOperations {
                 LayerOperations(name: "blocks.\(b).\(suffix)", kind: kind, block: b, macs: macs)

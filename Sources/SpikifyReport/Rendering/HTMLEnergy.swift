@@ -14,7 +14,7 @@ enum HTMLEnergy {
             + "(Dampfhoffer et al., 2023). See docs/energy.md.</p>"
         out += HTMLReport.table(["Report", "ANN MACs", "ANN µJ", "QANN bits", "QANN µJ", "SNN ACs", "SNN MACs",
                                  "SNN µJ", "SNN / ANN", "SNN / QANN"], zip(estimates, names).map(totalsRow))
-        for (estimate, name) in zip(estimates, names) {
+        for (index, (estimate, name)) in zip(estimates, names).enumerated() {
             out += "<h3>\(Markup.escape(name))</h3>"
             for note in estimate.notes { out += HTMLReport.note(note) }
             guard !estimate.rows.isEmpty else { out += HTMLReport.note("No layers to estimate."); continue }
@@ -25,7 +25,7 @@ enum HTMLEnergy {
                          BarSeries(name: "QANN (\(estimate.bits.map { "\($0)-bit" } ?? "int") MAC)",
                                    values: blocks.map { $0.qann.map { $0 / 1000 } }),
                          BarSeries(name: "SNN (AC + MAC)", values: blocks.map { $0.snn.map { $0 / 1000 } })],
-                idPrefix: "energy-\(name)").svg())
+                idPrefix: "energy-\(index)").svg())
             out += layerTable(estimate, caption: "\(name): operations and energy per layer (per image)")
         }
         return out

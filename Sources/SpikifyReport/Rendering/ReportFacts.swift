@@ -20,7 +20,11 @@ enum ReportFacts {
         guard let last = timesteps.last else { return [] }
         var rows = Set([timesteps[0], last])
         var p = 1
-        while p <= last { if timesteps.contains(p) { rows.insert(p) }; p *= 2 }
+        while p <= last {
+            if timesteps.contains(p) { rows.insert(p) }
+            if p > last / 2 { break }
+            p *= 2
+        }
         return rows.sorted()
     }
 
@@ -56,7 +60,7 @@ enum ReportFacts {
                      ("Class token", c.classToken.map { $0 ? "yes" : "no" }), ("Pooling", c.globalPool),
                      ("Activation", c.activation), ("LayerNorm eps", c.layerNormEps.map { String(describing: $0) }),
                      ("Mean", list(c.mean)), ("Std", list(c.std)), ("Config levels", c.levels.map(String.init))]
-            if let p = parameters(c) { rows.append(("Parameters (weights + biases)", Markup.compact(Double(p)))) }
+            if let p = parameters(c) { rows.append(("Parameters (weights + biases)", Markup.compact(p))) }
         }
         if let s = r.simulation {
             rows += [("Input coding", s.inputCoding), ("Readout", s.readout),
@@ -73,12 +77,16 @@ enum ReportFacts {
 
     /// Parameters of a ViT from its configuration: patch embedding C·p²·D + D, class token D, position embedding
     /// N·D, per block 4·(D² + D) + 2·D·M + M + D + 2·2·D (norms), final norm 2·D, head D·K + K.
-    static func parameters(_ c: ReportDocument.Config) -> Int? {
+    static func parameters(_ c: ReportDocument.Config) -> Double? {
         guard let image = c.imageSize, let patch = c.patchSize, patch > 0, let channels = c.channels,
-              let d = c.embedDim, let depth = c.depth, let m = c.mlpDim, let k = c.numClasses else { return nil }
-        let token = (c.classToken ?? true) ? 1 : 0
-        let n = (image / patch) * (image / patch) + token
-        let block = 4 * (d * d + d) + 2 * d * m + m + d + 4 * d
-        return channels * patch * patch * d + d + token * d + n * d + depth * block + 2 * d + d * k + k
+              let width = c.embedDim, let depth = c.depth, let mlp = c.mlpDim, let classes = c.numClasses
+        else { return nil }
+        let token: Double = (c.classToken ?? true) ? 1 : 0
+        let d = Double(width), m = Double(mlp), k = Double(classes), p = Double(patch)
+        let side = Double(image / patch)
+        let n: Double = side * side + token
+        let block: Double = 4 * (d * d + d) + 2 * d * m + m + d + 4 * d
+        let embedding: Double = Double(channels) * p * p * d + d + token * d + n * d
+        return embedding + Double(depth) * block + 2 * d + d * k + k
     }
 }
