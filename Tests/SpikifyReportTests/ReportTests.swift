@@ -48,6 +48,11 @@ final class ReportTests: XCTestCase {
         func title(_ svg: XMLElementNode) -> String { svg.elements(named: "title").first?.allText ?? "" }
         let spikes = try XCTUnwrap(charts.first { title($0).hasPrefix("Spikes per step") })
         XCTAssertEqual(spikes.labels(ofClass: "legend-entry"), [names[0]])
+        // A report keeps its style in every chart: the second report alone is still drawn as the second series.
+        let swapped = try parseXML(HTMLReport.render(reports.reversed()))
+        let lonely = try XCTUnwrap(swapped.elements(named: "svg").first { title($0).hasPrefix("Spikes per step") })
+        XCTAssertEqual(lonely.elements(withClass: "series").first?.elements(named: "path").first?.attributes["stroke"],
+                       SeriesStyle.at(1).color)
         XCTAssertEqual(charts.filter { title($0).hasPrefix("Settle steps") }.count, 1)
         XCTAssertTrue(page.allText.contains("no settle-step histogram"))
         let sites = try XCTUnwrap(charts.first { title($0) == "Spikes per image by site" })

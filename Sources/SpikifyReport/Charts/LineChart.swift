@@ -1,18 +1,23 @@
 import Foundation
 
 /// A named series of (x, y) points; points with non-finite coordinates, or x ≤ 0 on a log axis, are skipped.
+/// `styleIndex` picks its `SeriesStyle` (default: its position in the chart), so that one report keeps one style
+/// in every chart even when some charts leave other reports out.
 public struct LineSeries: Sendable, Equatable {
     public var name: String
     public var points: [(x: Double, y: Double)]
-    public init(name: String, points: [(x: Double, y: Double)]) {
+    public var styleIndex: Int?
+    public init(name: String, points: [(x: Double, y: Double)], styleIndex: Int? = nil) {
         self.name = name
         self.points = points
+        self.styleIndex = styleIndex
     }
-    public init(name: String, x: [Double], y: [Double]) {
-        self.init(name: name, points: zip(x, y).map { (x: $0, y: $1) })
+    public init(name: String, x: [Double], y: [Double], styleIndex: Int? = nil) {
+        self.init(name: name, points: zip(x, y).map { (x: $0, y: $1) }, styleIndex: styleIndex)
     }
     public static func == (a: LineSeries, b: LineSeries) -> Bool {
-        a.name == b.name && a.points.map(\.x) == b.points.map(\.x) && a.points.map(\.y) == b.points.map(\.y)
+        a.name == b.name && a.styleIndex == b.styleIndex && a.points.map(\.x) == b.points.map(\.x)
+            && a.points.map(\.y) == b.points.map(\.y)
     }
 }
 
@@ -82,7 +87,7 @@ public struct LineChart: Sendable {
 
     /// The chart as one `<svg>` element.
     public func svg() -> String {
-        let styles = series.indices.map(SeriesStyle.at)
+        let styles = series.enumerated().map { SeriesStyle.at($0.element.styleIndex ?? $0.offset) }
         let referenceStyle = SeriesStyle(color: "#555555", dash: "3 3", marker: .circle, hatch: 0)
         let legend = series.indices.map { (name: series[$0].name, style: styles[$0], sample: LegendSample.line) }
         let frame = ChartFrame(width: width, plotHeight: plotHeight, legend: legend)

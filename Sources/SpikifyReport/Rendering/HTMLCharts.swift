@@ -9,7 +9,7 @@ enum HTMLCharts {
     static func accuracy(_ reports: [ReportDocument], _ names: [String]) -> String {
         var out = "<h2 id=\"accuracy\">Accuracy and agreement against timesteps</h2>"
         func curves(_ list: (ReportDocument) -> [Double]?) -> [LineSeries] {
-            zip(reports, names).compactMap { ReportFacts.percentSeries($1, list($0), timesteps: $0.timesteps) }
+            perReport(reports, names) { ReportFacts.percentSeries($1, list($0), timesteps: $0.timesteps) }
         }
         let accuracy = curves { $0.snn?.accuracy }
         let references = referenceLines(reports, names, [("ANN", { $0.ann?.accuracy }),
@@ -27,7 +27,7 @@ enum HTMLCharts {
             out += figure(LineChart(title: "Top-1 agreement with the ANN", xLabel: "timesteps T (log scale)",
                                     yLabel: "agreement", series: withANN, references: referenceVsANN).svg())
         }
-        let withReference = zip(reports, names).compactMap { r, name in
+        let withReference = perReport(reports, names) { r, name in
             ReportFacts.percentSeries("\(name) vs \(r.referenceName)", r.agreementWithReference, timesteps: r.timesteps)
         }
         if !withReference.isEmpty {
@@ -39,6 +39,14 @@ enum HTMLCharts {
             out += HTMLReport.note("No per-step agreement in these reports.")
         }
         return out
+    }
+
+    /// The series `make` draws for each report that has the data, each styled as its report in every chart.
+    static func perReport(_ reports: [ReportDocument], _ names: [String],
+                          _ make: (ReportDocument, String) -> LineSeries?) -> [LineSeries] {
+        zip(reports.indices, zip(reports, names)).compactMap { index, pair in
+            make(pair.0, pair.1).map { LineSeries(name: $0.name, points: $0.points, styleIndex: index) }
+        }
     }
 
     /// One labelled line per distinct value of each quantity (`ANN 98.1%`): a value the reports share is drawn
@@ -67,7 +75,7 @@ enum HTMLCharts {
     /// Spikes per step (total per image), spikes per image and firing rate per site, and the spike alphabet.
     static func spikes(_ reports: [ReportDocument], _ names: [String]) -> String {
         var out = "<h2 id=\"spikes\">Spikes</h2>"
-        let perStep = zip(reports, names).compactMap {
+        let perStep = perReport(reports, names) {
             ReportFacts.perImageSeries($1, $0.snn?.spikesPerStep, samples: $0.samples)
         }
         if perStep.isEmpty {
@@ -95,7 +103,7 @@ enum HTMLCharts {
             let perSiteStep = siteStepTable(reports, names)
             if !perSiteStep.isEmpty { out += perSiteStep }
         }
-        let alphabet = zip(reports, names).compactMap { r, name in
+        let alphabet = perReport(reports, names) { r, name in
             r.spikeAlphabetPerStep.map { LineSeries(name: name, x: $0.indices.map { Double($0 + 1) }, y: $0) }
         }
         if alphabet.isEmpty {
