@@ -52,8 +52,9 @@ final class EnergyTests: XCTestCase {
     func testMultiLevelSpikesCountAsSeveralAccumulates() throws {
         let site = #"{"site": "blocks.0.norm1", "spikes_per_step": [8, 4, 0, 0], "events_per_step": [4, 2, 0, 0]},"#
         let e = EnergyEstimate.estimate(try Fixtures.document(Fixtures.newReport(extraSite: site)))
-        XCTAssertEqual(e.meanSpikeSize, 2)
-        XCTAssertEqual(e.snnACs, 54, accuracy: 1e-12)
+        // Σ spikes / Σ events over the sites with both: (8 + 4 + 3 + 2) / (4 + 2 + 3 + 2) = 17/11.
+        XCTAssertEqual(e.meanSpikeSize, 17.0 / 11, accuracy: 1e-12)
+        XCTAssertEqual(e.snnACs, 27 * 17.0 / 11, accuracy: 1e-12)
     }
 
     func testOldReportWithoutConfigEstimatesOnlyAccumulates() throws {

@@ -48,6 +48,12 @@ final class ReportTests: XCTestCase {
         func title(_ svg: XMLElementNode) -> String { svg.elements(named: "title").first?.allText ?? "" }
         let spikes = try XCTUnwrap(charts.first { title($0).hasPrefix("Spikes per step") })
         XCTAssertEqual(spikes.labels(ofClass: "legend-entry"), [names[0]])
+        // Sites grouped by block: blocks.0.q and blocks.0.k are one curve, per image (2 samples).
+        let byBlock = try XCTUnwrap(charts.first { title($0) == "Spikes per step by block: \(names[0])" })
+        XCTAssertEqual(byBlock.labels(ofClass: "legend-entry"), ["block 0"])
+        XCTAssertEqual(ReportFacts.spikesPerStepByBlock(reports[0]).map(\.perStep), [[1.5, 1, 0, 0]])
+        XCTAssertEqual(ReportFacts.blockName("blocks.11.attn_v"), "block 11")
+        XCTAssertEqual(ReportFacts.blockName("blocks.x"), "blocks.x")
         // A report keeps its style in every chart: the second report alone is still drawn as the second series.
         let swapped = try parseXML(HTMLReport.render(reports.reversed()))
         let lonely = try XCTUnwrap(swapped.elements(named: "svg").first { title($0).hasPrefix("Spikes per step") })

@@ -100,6 +100,14 @@ enum HTMLCharts {
                                    series: bars(\.spikesPerImage), idPrefix: "sites-spikes").svg())
             out += figure(BarChart(title: "Firing rate by site (spikes per neuron per step)", yLabel: "firing rate",
                                    categories: siteNames, series: bars(\.firingRate), idPrefix: "sites-rate").svg())
+            for (r, name) in zip(reports, names) {
+                let blocks = ReportFacts.spikesPerStepByBlock(r)
+                guard !blocks.isEmpty else { continue }
+                let series = blocks.map { LineSeries(name: $0.name, x: $0.perStep.indices.map { Double($0 + 1) },
+                                                     y: $0.perStep) }
+                out += figure(LineChart(title: "Spikes per step by block: \(name)", xLabel: "step t (log scale)",
+                                        yLabel: "spikes per image", yIsPercent: false, series: series).svg())
+            }
             let perSiteStep = siteStepTable(reports, names)
             if !perSiteStep.isEmpty { out += perSiteStep }
         }

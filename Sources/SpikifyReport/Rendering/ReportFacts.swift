@@ -47,6 +47,31 @@ enum ReportFacts {
         return LineSeries(name: name, x: list.indices.map { Double($0 + 1) }, y: list.map { $0 / n })
     }
 
+    /// The block a site belongs to: `blocks.3.fc1` → `block 3`; other sites (`patch_embed`, `final_norm`) are
+    /// their own group. Site names are otherwise opaque.
+    static func blockName(_ site: String) -> String {
+        let parts = site.split(separator: ".", maxSplits: 2)
+        guard parts.count >= 2, parts[0] == "blocks", let index = Int(parts[1]) else { return site }
+        return "block \(index)"
+    }
+
+    /// Spikes per step per image summed over the sites of each block, in order of first appearance; only sites
+    /// with `spikes_per_step` count.
+    static func spikesPerStepByBlock(_ r: ReportDocument) -> [(name: String, perStep: [Double])] {
+        var order: [String] = [], sums: [String: [Double]] = [:]
+        let perImage = Double(max(r.samples ?? 1, 1))
+        for site in r.sites ?? [] {
+            guard let counts = site.spikesPerStep else { continue }
+            let block = blockName(site.site)
+            if sums[block] == nil { order.append(block) }
+            var total = sums[block] ?? []
+            if total.count < counts.count { total += [Double](repeating: 0, count: counts.count - total.count) }
+            for (t, count) in counts.enumerated() { total[t] += count / perImage }
+            sums[block] = total
+        }
+        return order.map { (name: $0, perStep: sums[$0] ?? []) }
+    }
+
     /// The model-card rows of a report: configuration, simulation, data and provenance.
     static func modelCard(_ r: ReportDocument) -> [(String, String)] {
         var rows: [(String, String?)] = [("Model", r.model), ("Method", r.method),
