@@ -97,6 +97,16 @@ final class ChartTests: XCTestCase {
         XCTAssertEqual(svg.labels(ofClass: "y-tick").last, "25")
     }
 
+    func testSteppedChartHoldsValuesAndUsesWholeTicks() throws {
+        var chart = LineChart(title: "Alphabet", xLabel: "t", yLabel: "|spike|", xAxis: .linear, yIsPercent: false,
+                              series: [LineSeries(name: "a", x: [1, 2, 3], y: [3, 3, 1])])
+        chart.stepped = true
+        let svg = try parseXML(chart.svg())
+        XCTAssertEqual(svg.labels(ofClass: "y-tick"), ["0", "1", "2", "3", "4"])
+        let path = try XCTUnwrap(svg.elements(withClass: "series").first?.elements(named: "path").first?.attributes["d"])
+        XCTAssertEqual(path.filter { $0 == "L" }.count, 4)  // two steps: along, then down (or up)
+    }
+
     func testHistogramDrawsNonEmptyBins() throws {
         let svg = try parseXML(Histogram(title: "Settle", xLabel: "t", yLabel: "n", counts: [0, 3, 7, 0, 1]).svg())
         XCTAssertEqual(svg.elements(withClass: "bar").count, 3)

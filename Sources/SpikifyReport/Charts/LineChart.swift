@@ -45,6 +45,9 @@ public struct LineChart: Sendable {
     public var references: [ReferenceLine]
     public var width: Double = 680
     public var plotHeight: Double = 260
+    /// `true`: the values hold from one x to the next (integers per step, such as the spike alphabet): drawn as
+    /// steps, with whole-number y ticks.
+    public var stepped = false
     /// At most this many markers per series, spread along the x axis, so dense series stay readable.
     public var maxMarkers = 14
 
@@ -79,7 +82,7 @@ public struct LineChart: Sendable {
         lo -= pad
         hi += pad
         if yIsPercent { lo = max(0, lo); hi = min(100, hi) }
-        if !yIsPercent && (ys.min() ?? 0) >= 0 { lo = max(0, lo) }
+        if !yIsPercent && (ys.min() ?? 0) >= 0 { lo = 0 }  // counts start at zero
         var scale = AxisScale(kind: .linear, lower: lo, upper: hi).widenedToNiceBounds()
         if yIsPercent { scale = AxisScale(kind: .linear, lower: max(0, scale.lower), upper: min(100, scale.upper)) }
         return scale
@@ -93,8 +96,11 @@ public struct LineChart: Sendable {
         let frame = ChartFrame(width: width, plotHeight: plotHeight, legend: legend)
         let xs = xScale(), ys = yScale()
         var out = frame.open(title: title)
-        out += frame.yAxis(ys.ticks(format: yIsPercent ? AxisScale.percentLabel : AxisScale.plainLabel),
-                           scale: ys, label: yLabel)
+        var yTicks = ys.ticks(format: yIsPercent ? AxisScale.percentLabel : AxisScale.plainLabel)
+        if stepped, yTicks.filter({ $0.value == $0.value.rounded() }).count >= 2 {
+            yTicks = yTicks.filter { $0.value == $0.value.rounded() }
+        }
+        out += frame.yAxis(yTicks, scale: ys, label: yLabel)
         out += frame.xAxis(xs.ticks(), scale: xs, label: xLabel)
         // Reference lines; labels at the left end (curves against T start low there), pushed apart vertically
         // so that close values stay readable.
@@ -128,8 +134,11 @@ public struct LineChart: Sendable {
         let name = Markup.escape(line.name)
         var out = "<g class=\"series\" data-name=\"\(name)\"><title>\(name)</title>"
         if !pixels.isEmpty {
-            let path = pixels.enumerated().map { ($0.offset == 0 ? "M" : "L") + Markup.fixed($0.element.0) + ","
-                + Markup.fixed($0.element.1) }.joined()
+            var path = "M" + Markup.fixed(pixels[0].0) + "," + Markup.fixed(pixels[0].1)
+            for i in pixels.indices.dropFirst() {
+                if stepped { path += "L" + Markup.fixed(pixels[i].0) + "," + Markup.fixed(pixels[i - 1].1) }
+                path += "L" + Markup.fixed(pixels[i].0) + "," + Markup.fixed(pixels[i].1)
+            }
             out += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(style.color)\" stroke-width=\"2\"\(dash)/>"
         }
         // Markers at points at least plotWidth / maxMarkers apart (always the first and last point).

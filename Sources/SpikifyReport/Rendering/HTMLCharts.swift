@@ -117,8 +117,10 @@ enum HTMLCharts {
         if alphabet.isEmpty {
             out += HTMLReport.note("No spike alphabet (largest |spike| per step) in these reports.")
         } else {
-            out += figure(LineChart(title: "Spike alphabet: largest |spike| per step", xLabel: "step t (log scale)",
-                                    yLabel: "largest |spike|", yIsPercent: false, series: alphabet).svg())
+            var chart = LineChart(title: "Spike alphabet: largest |spike| per step", xLabel: "step t (log scale)",
+                                  yLabel: "largest |spike|", yIsPercent: false, series: alphabet)
+            chart.stepped = true
+            out += figure(chart.svg())
         }
         return out
     }
