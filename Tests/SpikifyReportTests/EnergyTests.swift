@@ -49,6 +49,12 @@ final class EnergyTests: XCTestCase {
         XCTAssertEqual([2, 3, 16, 17, 256].map { EnergyConstants.bits(levels: $0) }, [1, 2, 4, 5, 8])
     }
 
+    func testProductsNeedBothFactorSitesForTheStepBound() throws {
+        let alone = ReportDocument.Site(site: "blocks.0.q", eventsPerStep: [1, 0, 0, 0])
+        XCTAssertNil(EnergyEstimate.activeSteps([alone, nil]))
+        XCTAssertEqual(EnergyEstimate.activeSteps([alone, alone]), 1)
+    }
+
     func testMultiLevelSpikesCountAsSeveralAccumulates() throws {
         let site = #"{"site": "blocks.0.norm1", "spikes_per_step": [8, 4, 0, 0], "events_per_step": [4, 2, 0, 0]},"#
         let e = EnergyEstimate.estimate(try Fixtures.document(Fixtures.newReport(extraSite: site)))
@@ -59,8 +65,9 @@ final class EnergyTests: XCTestCase {
 
     func testOldReportWithoutConfigEstimatesOnlyAccumulates() throws {
         let e = EnergyEstimate.estimate(try Fixtures.document(Fixtures.oldReport))
-        XCTAssertEqual(e.rows.count, 2)
+        XCTAssertEqual(e.rows.count, 3)
         XCTAssertEqual(e.snnACs, 23, accuracy: 1e-12)
+        XCTAssertEqual(e.snnMACs, 8, accuracy: 1e-12)  // analog pixels into the patch embedding: 16 / 2 samples
         XCTAssertEqual(e.annPJ, 0)
         XCTAssertFalse(e.notes.isEmpty)
     }

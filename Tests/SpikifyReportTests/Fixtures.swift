@@ -15,7 +15,8 @@ enum Fixtures {
              "max_abs_logit_difference_to_qann": 0, "seconds_per_image": 0.01, "mean_steps_run": 4},
      "sites": [{"site": "patch_embed", "neurons": 64, "spikes": 100, "firing_rate": 0.1, "spikes_per_image": 50},
                {"site": "blocks.0.q", "neurons": 20, "spikes": 40, "firing_rate": 0.2, "spikes_per_image": 20}],
-     "synaptic_events": [{"layer": "blocks.0.attn.q.weight", "input_events": 10, "synaptic_operations": 40},
+     "synaptic_events": [{"layer": "patch_embed.proj.weight", "input_events": 4, "synaptic_operations": 16},
+                         {"layer": "blocks.0.attn.q.weight", "input_events": 10, "synaptic_operations": 40},
                          {"layer": "head.weight", "input_events": 2, "synaptic_operations": 6}]}
     """
 

@@ -83,10 +83,11 @@ public struct EnergyEstimate: Sendable {
         }
         var synaptic: [String: ReportDocument.SynapticLayer] = [:]
         for layer in report.synapticEvents ?? [] { synaptic[layer.layer] = layer }
-        func accumulates(_ name: String) -> Double? {
+        /// Synaptic operations per image (messages × fan-out).
+        func operations(_ name: String) -> Double? {
             guard samples > 0, let layer = synaptic[name] else { return nil }
             let ops = layer.synapticOperations ?? layer.inputEvents.flatMap { e in layer.fanOut.map { e * Double($0) } }
-            return ops.map { $0 * size / samples }
+            return ops.map { $0 / samples }
         }
         var rows: [EnergyRow] = []
         let ann = report.config.flatMap(ViTOperationCount.layers)
@@ -99,27 +100,32 @@ public struct EnergyEstimate: Sendable {
             case .linear where layer.block == nil && layer.name.hasPrefix("patch_embed"):
                 row.snnACs = 0
                 row.snnMACs = layer.macs * inputSteps
-            case .linear: row.snnACs = accumulates(layer.name)
+            case .linear: row.snnACs = operations(layer.name).map { $0 * size }
             case .product:
-                let factors = ViTOperationCount.factorSites(of: layer).compactMap { sites[$0] }
+                let factors = ViTOperationCount.factorSites(of: layer).map { sites[$0] }
                 row.snnMACs = layer.macs * min(steps, activeSteps(factors) ?? steps)
             case .norm, .softmax: row.snnMACs = layer.macs * steps
             }
             rows.append(row)
         }
         let known = Set(rows.map(\.name))
+        // Layers the configuration does not describe (or all, without one): accumulates, except that the patch
+        // embedding's events are analog pixels, each a multiply-accumulate per output.
         for layer in report.synapticEvents ?? [] where !known.contains(layer.layer) {
+            let ops = operations(layer.layer), analog = layer.layer.hasPrefix("patch_embed")
             rows.append(EnergyRow(name: layer.layer, kind: .linear, block: nil, annMACs: nil,
-                                  snnACs: accumulates(layer.layer), snnMACs: nil))
+                                  snnACs: analog ? ops.map { _ in 0 } : ops.map { $0 * size },
+                                  snnMACs: analog ? ops : nil))
         }
         if samples == 0 { notes.append("The report has no sample count: SNN accumulates are not estimated.") }
         return EnergyEstimate(constants: constants, rows: rows, bits: levels.map(EnergyConstants.bits),
                               stepsRun: steps, meanSpikeSize: size, inputSteps: inputSteps, notes: notes)
     }
 
-    /// Steps (over the data set) at which any of the factor sites emitted; `nil` without per-step data.
-    static func activeSteps(_ factors: [ReportDocument.Site]) -> Double? {
-        let series = factors.compactMap { $0.eventsPerStep ?? $0.spikesPerStep }
+    /// Steps (over the data set) at which any of the factor sites emitted; `nil` unless every factor site is in
+    /// the report with per-step counts.
+    static func activeSteps(_ factors: [ReportDocument.Site?]) -> Double? {
+        let series = factors.compactMap { $0?.eventsPerStep ?? $0?.spikesPerStep }
         guard !series.isEmpty, series.count == factors.count, let n = series.map(\.count).max() else { return nil }
         return Double((0..<n).filter { t in series.contains { $0.indices.contains(t) && $0[t] != 0 } }.count)
     }
