@@ -40,10 +40,13 @@ let package = Package(
         // The converted-model file format and model summaries.
         .target(name: "SpikifyExport",
                 dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5"]),
+        // Report rendering (self-contained HTML with inline SVG charts, Markdown) and energy estimates, from the
+        // JSON evaluation report alone; Foundation only.
+        .target(name: "SpikifyReport"),
         // The umbrella library: `import Spikify` gives the whole public API.
         .target(name: "Spikify",
                 dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",
-                               "SpikifyEvaluation", "SpikifyExport"]),
+                               "SpikifyEvaluation", "SpikifyExport", "SpikifyReport"]),
         // The command-line tool, a thin layer over the library.
         .executableTarget(
             name: "spikify",
@@ -51,6 +54,7 @@ let package = Package(
         // Release-build throughput figures (tools/bench.sh compares them with PyTorch in the same run).
         .executableTarget(name: "spikify-bench", dependencies: ["Spikify"], path: "Benchmarks/SpikifyBench"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "SpikifyReportTests", dependencies: ["SpikifyReport"]),
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
         .testTarget(name: "SpikifyTests",
                     dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",

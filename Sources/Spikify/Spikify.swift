@@ -5,3 +5,4 @@
 @_exported import SpikifyExport
 @_exported import SpikifyModel
 @_exported import SpikifySpiking
+@_exported import SpikifyReport
