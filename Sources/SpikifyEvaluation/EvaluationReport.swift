@@ -119,11 +119,46 @@ public struct EvaluationReport: Codable, Sendable {
     /// The counts behind every figure above (present in shard reports, which `spikify merge` combines).
     public var accumulator: EvaluationAccumulator?
 
+    /// Where a report's counts come from: merging checks that shards agree on all of it.
+    public struct Provenance: Codable, Sendable, Equatable {
+        /// SHA-256 of the model file evaluated (a converted file, or the checkpoint converted in memory).
+        public var modelSha256: String
+        /// Conversion options when the model was converted in memory (empty for a converted file).
+        public var conversion: [String: String]
+        public var dataset: String
+        /// Images of the data set evaluated (after `--limit`): shards must cover `0..<datasetImages` once.
+        public var datasetImages: Int
+        public var timesteps: Int
+
+        public init(modelSha256: String, conversion: [String: String], dataset: String, datasetImages: Int, timesteps: Int) {
+            self.modelSha256 = modelSha256
+            self.conversion = conversion
+            self.dataset = dataset
+            self.datasetImages = datasetImages
+            self.timesteps = timesteps
+        }
+    }
+    /// The slice a shard report covers.
+    public struct Shard: Codable, Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public var start: Int
+        public var end: Int
+
+        public init(index: Int, count: Int, start: Int, end: Int) {
+            self.index = index
+            self.count = count
+            self.start = start
+            self.end = end
+        }
+    }
+
+    public var provenance: Provenance?
+    public var shard: Shard?
+
     /// The report of an accumulator's counts for a converted model.
     public init(_ a: EvaluationAccumulator, converted: ConvertedModel, reference r: ReferenceNetwork,
                 untilQuiet: Bool, batchSize: Int, dataset: String?) {
-        let n = max(a.samples, 1), labelled = a.labelled > 0 && a.labelled == a.samples
-        func fraction(_ x: Int) -> Double { Double(x) / Double(n) }
         model = converted.model.source
         method = converted.method
         levels = converted.levels
@@ -135,12 +170,23 @@ public struct EvaluationReport: Codable, Sendable {
         let s = converted.graph.semantics
         simulation = Simulation(inputCoding: s.inputCoding.description, readout: s.readout.rawValue,
                                 quiescenceIsFinal: s.quiescenceIsFinal, seed: s.seed)
+        reference = Reference(name: r.name, description: r.description, accuracy: nil, agreementWithANN: 0,
+                              secondsPerImage: 0)
+        snn = SNN(timesteps: [], untilQuiet: untilQuiet, readout: s.readout.rawValue)
+        fill(from: a)
+    }
+
+    /// Recomputes every count-derived field from `a`, keeping the descriptive ones (model, method, reference name,
+    /// configuration, …): how a merged report is made from its first shard's.
+    public mutating func fill(from a: EvaluationAccumulator) {
+        let n = max(a.samples, 1), labelled = a.labelled > 0 && a.labelled == a.samples
+        func fraction(_ x: Int) -> Double { Double(x) / Double(n) }
+        samples = a.samples
         ann = ANN(accuracy: labelled ? fraction(a.annCorrect) : nil, secondsPerImage: a.annSeconds / Double(n))
-        reference = Reference(name: r.name, description: r.description,
-                              accuracy: labelled ? fraction(a.referenceCorrect) : nil,
-                              agreementWithANN: fraction(a.referenceAgreesWithANN),
-                              secondsPerImage: a.referenceSeconds / Double(n))
-        var snn = SNN(timesteps: Array(1...max(a.timesteps, 1)), untilQuiet: untilQuiet, readout: s.readout.rawValue)
+        reference.accuracy = labelled ? fraction(a.referenceCorrect) : nil
+        reference.agreementWithANN = fraction(a.referenceAgreesWithANN)
+        reference.secondsPerImage = a.referenceSeconds / Double(n)
+        var snn = SNN(timesteps: Array(1...max(a.timesteps, 1)), untilQuiet: self.snn.untilQuiet, readout: self.snn.readout)
         snn.accuracy = labelled ? a.snnCorrect.map(fraction) : nil
         snn.agreementWithANN = a.snnAgreesWithANN.map(fraction)
         snn.agreementWithReference = a.snnAgreesWithReference.map(fraction)
@@ -149,7 +195,7 @@ public struct EvaluationReport: Codable, Sendable {
         snn.secondsPerImage = a.snnSeconds / Double(n)
         snn.meanStepsRun = Double(a.stepsSimulated) / Double(n)
         snn.spikesPerStep = (0..<a.timesteps).map { t in a.siteSpikes.reduce(0) { $0 + $1[t] } }
-        if r.name == "qann" {  // the keys scripts read since Spikify 0.1
+        if reference.name == "qann" {  // the keys scripts read since Spikify 0.1
             qann = QANN(accuracy: reference.accuracy, agreementWithANN: reference.agreementWithANN)
             snn.agreementWithQANN = snn.agreementWithReference
             snn.maxAbsLogitDifferenceToQANN = snn.maxAbsLogitDifferenceToReference
@@ -184,7 +230,7 @@ public struct EvaluationReport: Codable, Sendable {
             throw SpikifyError.invalidArgument("cannot read report \(path)")
         }
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.keyDecodingStrategy = .custom { path in SnakeCaseKey(camelFromSnake: path.last!.stringValue) }
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do { return try decoder.decode(EvaluationReport.self, from: data) } catch {
             throw SpikifyError.invalidData(file: path, message: "not a Spikify evaluation report: \(error)")
@@ -214,5 +260,23 @@ public struct EvaluationReport: Codable, Sendable {
         let label = String(repeating: " ", count: max(0, 6 - name.count)) + name
         lines.append(label + String(format: "  %@   %@", pct(reference.accuracy), pct(reference.agreementWithANN)))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Decodes the report's snake_case keys back to property names, with the acronyms the encoder lower-cased
+/// (`agreement_with_ann` → `agreementWithANN`; Foundation's `.convertFromSnakeCase` would give `…WithAnn`).
+private struct SnakeCaseKey: CodingKey {
+    static let acronyms: Set<String> = ["ann", "qann", "snn"]
+    var stringValue: String
+    var intValue: Int? { nil }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+
+    init(camelFromSnake key: String) {
+        let parts = key.split(separator: "_", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { stringValue = key; return }
+        stringValue = parts[0] + parts.dropFirst().map { p in
+            Self.acronyms.contains(p) ? p.uppercased() : p.prefix(1).uppercased() + p.dropFirst()
+        }.joined()
     }
 }

@@ -4,8 +4,8 @@ import Spikify
 
 /// How to convert a float or QANN checkpoint (shared by `convert` and `eval`).
 struct ConversionArguments: ParsableArguments {
-    @Option(help: "Conversion method (available: \(ConversionMethods.names.joined(separator: ", "))).")
-    var method: String?
+    @Option(help: "Conversion method: \(ConversionMethods.summaries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).")
+    var method: MethodName?
 
     @Option(help: "Quantization levels L ≥ 2 (default: the file's 'levels' attribute, else 16 when calibrating).")
     var levels: Int?
@@ -22,9 +22,23 @@ struct ConversionArguments: ParsableArguments {
     @Option(name: .customLong("calib-samples"), help: "Use at most this many calibration images.")
     var calibSamples: Int?
 
+    @Option(help: "Seed of the counter-based random bits of stochastic methods (saved with the converted model).")
+    var seed: UInt64 = 0
+
     func validate() throws {
-        if let levels, levels < 2 { throw ValidationError("--levels must be at least 2") }
+        if let levels, levels < 2 || levels > 1 << 24 { throw ValidationError("--levels must be 2 … \(1 << 24)") }
+        if let calibSamples, calibSamples < 1 { throw ValidationError("--calib-samples must be at least 1") }
         _ = try parsedCalibrationMethod()
+    }
+
+    /// The options as recorded in reports (provenance of an in-memory conversion).
+    var description: [String: String] {
+        var d = ["method": method?.rawValue ?? "spikezip", "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
+                 "seed": String(seed)]
+        if let levels { d["levels"] = String(levels) }
+        if let calib { d["calib"] = calib }
+        if let calibSamples { d["calib_samples"] = String(calibSamples) }
+        return d
     }
 
     func parsedCalibrationMethod() throws -> CalibrationMethod {
@@ -36,19 +50,29 @@ struct ConversionArguments: ParsableArguments {
     /// Imports `modelPath` and converts it in memory.
     func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int) throws -> ConvertedModel {
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
-        var options = ConversionOptions(levels: levels, batchSize: batchSize)
+        var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed)
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
         if let calib {
-            var data = try ImageDataset.load(calib, for: model.config)
-            if let limit = calibSamples, limit < data.count { data.images = data.batch(0..<limit) }
+            let reader = try ImageDatasetReader(calib, for: model.config)
+            let data = try reader.read(0..<min(reader.count, calibSamples ?? reader.count))
             options.steps = .calibrate(try parsedCalibrationMethod(), calibOrder)
             options.calibrationImages = data.images
             options.metadata["calibration_file"] = calib
             options.metadata["calibration_method"] = "\(calibMethod), \(calibOrder.rawValue)"
         }
         let bar = ProgressBar("calibrate")
-        return try ConversionMethods.convert(model, method: method ?? "spikezip", options: options, progress: bar.update)
+        return try ConversionMethods.convert(model, method: method?.rawValue ?? "spikezip", options: options, progress: bar.update)
     }
 }
 
 extension CalibrationOrder: ExpressibleByArgument {}
+
+/// A registered conversion method's name (`--method`): the choices are the registry's.
+struct MethodName: ExpressibleByArgument, Sendable {
+    let rawValue: String
+    init?(argument: String) {
+        guard ConversionMethods.names.contains(argument) else { return nil }
+        rawValue = argument
+    }
+    static var allValueStrings: [String] { ConversionMethods.names }
+}

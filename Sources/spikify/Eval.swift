@@ -4,11 +4,14 @@ import Spikify
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a spiking network over timesteps and compare it with its ANN and quantized ANN.",
+        abstract: "Run a spiking network over timesteps and compare it with its ANN and its reference network.",
         discussion: """
             --model is either a converted model (from 'spikify convert') or a ViT checkpoint together with --method, \
-            which is converted in memory first. Prints accuracy and top-1 agreement with the ANN and the QANN after \
-            selected timesteps t (one pass gives every t ≤ --timesteps); --report writes all of them as JSON.
+            which is converted in memory first. Prints accuracy and top-1 agreement with the ANN and the method's \
+            reference network (SpikeZIP-TF: the QANN) after selected timesteps t (one pass gives every t ≤ \
+            --timesteps); --report writes all of them as JSON. Images are read batch by batch. With --shard I/N (or \
+            --shards N inside a Slurm array or Kubernetes Indexed Job) only slice I of N is evaluated and --report \
+            writes a shard report for 'spikify merge' (docs/scaling.md).
             """)
 
     @Option(help: "Converted model, or a ViT checkpoint (with --method).")
@@ -17,10 +20,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Dataset (HDF5 with 'images' and optional 'labels').")
     var data: String
 
-    @Option(help: "Timesteps T to run (the cap with --until-quiet).")
-    var timesteps = 64
+    @Option(help: "Timesteps T to run (default 64; 1024 with --until-quiet, as a cap).")
+    var timesteps: Int?
 
-    @Flag(name: .customLong("until-quiet"), help: "Print settle steps (every run already stops once no neuron fires, at most --timesteps; give a large --timesteps).")
+    @Flag(name: .customLong("until-quiet"), help: "Run until every sample is quiet (its output final), at most --timesteps, and print settle steps; only for methods whose quiescence is final (SpikeZIP-TF).")
     var untilQuiet = false
 
     @Option(help: "Write the JSON report here (atomically).")
@@ -32,42 +35,61 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("limit"), help: "Evaluate only the first N images.")
     var limit: Int?
 
+    @Option(help: "Evaluate slice I of N (0-based, contiguous) and write a shard report (needs --report).")
+    var shard: String?
+
+    @Option(help: "Evaluate slice I of N, I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (N defaults to SLURM_ARRAY_TASK_COUNT).")
+    var shards: Int?
+
+    @Flag(help: "Skip the run when --report already holds a report of the same model, options, data and slice.")
+    var resume = false
+
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var overrides: ModelOverrides
 
     func validate() throws {
-        guard timesteps > 0 else { throw ValidationError("--timesteps must be positive") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let timesteps, timesteps < 1 || timesteps > 1 << 20 { throw ValidationError("--timesteps must be 1 … \(1 << 20)") }
+        guard batchSize > 0, batchSize <= 1 << 16 else { throw ValidationError("--batch-size must be 1 … \(1 << 16)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if shard != nil && shards != nil { throw ValidationError("give --shard I/N or --shards N, not both") }
+        if (shard != nil || shards != nil || resume) && report == nil {
+            throw ValidationError("--shard, --shards and --resume need --report (the shard report's path)")
+        }
     }
 
     func run() throws {
-        let converted: ConvertedModel
-        if ConvertedModelFile.isConverted(model) {
-            if conversion.method != nil || conversion.calib != nil {
-                throw ValidationError("\(model) is already converted; --method and --calib apply to ViT checkpoints")
-            }
-            converted = try ConvertedModelFile.read(model)
-        } else {
-            guard conversion.method != nil else {
-                throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
-                    + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
-            }
-            converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
+        let shardSpec: ShardSpec? = try shard.map { try ShardSpec(parsing: $0) }
+            ?? (shards != nil ? try ShardSpec.fromEnvironment(shards: shards, ProcessInfo.processInfo.environment) : nil)
+        let (converted, conversionOptions) = try load()
+        if untilQuiet && !converted.graph.semantics.quiescenceIsFinal {
+            throw ValidationError("--until-quiet: \(converted.method) networks never become final by falling silent; give --timesteps")
         }
+        let T = timesteps ?? (untilQuiet ? 1024 : 64)
         let reader = try ImageDatasetReader(data, for: converted.model.config)
-        let range = 0..<min(reader.count, limit ?? reader.count)
-        let bar = ProgressBar("eval")
-        let r = try SpikingEvaluation.run(
-            converted, data: reader, range: range,
-            options: .init(timesteps: timesteps, untilQuiet: untilQuiet, batchSize: batchSize), progress: bar.update)
-        let dataset = (count: range.count, source: reader.source)
-        print("\(converted.method) · \(converted.levels.map { "\($0) levels · " } ?? "")\(dataset.count) images · \(model)")
+        let total = 0..<min(reader.count, limit ?? reader.count)
+        let range = shardSpec?.slice(of: total) ?? total
+        let provenance = EvaluationReport.Provenance(
+            modelSha256: try SHA256.hex(ofFile: model), conversion: conversionOptions, dataset: reader.source,
+            datasetImages: total.count, timesteps: T)
+        let shardInfo = shardSpec.map { EvaluationReport.Shard(index: $0.index, count: $0.count, start: range.lowerBound, end: range.upperBound) }
+        if resume, let report, FileManager.default.fileExists(atPath: report),
+           let existing = try? EvaluationReport.read(report), existing.provenance == provenance, existing.shard == shardInfo {
+            print("\(report) already holds this evaluation; skipped (--resume)")
+            return
+        }
+        let bar = ProgressBar(shardSpec.map { "shard \($0.index)/\($0.count)" } ?? "eval")
+        let options = SpikingEvaluation.Options(timesteps: T, untilQuiet: untilQuiet, batchSize: batchSize,
+                                                keepAccumulator: shardSpec != nil)
+        var r = try SpikingEvaluation.run(converted, data: reader, range: range, options: options, progress: bar.update)
+        r.provenance = provenance
+        r.shard = shardInfo
+        let slice = shardSpec.map { " (shard \($0.index) of \($0.count): images \(range.lowerBound)..<\(range.upperBound))" } ?? ""
+        print("\(converted.method) · \(converted.levels.map { "\($0) levels · " } ?? "")\(range.count) images\(slice) · \(model)")
         print(r.table())
         let s = r.snn.settleSteps
         if untilQuiet {
             print("settle steps: min \(s.min.map(String.init) ?? "—"), median \(s.median.map { String($0) } ?? "—"), "
-                + "p99 \(s.p99.map(String.init) ?? "—"), max \(s.max.map(String.init) ?? "—"); unsettled at T=\(timesteps): \(s.unsettled)")
+                + "p99 \(s.p99.map(String.init) ?? "—"), max \(s.max.map(String.init) ?? "—"); unsettled at T=\(T): \(s.unsettled)")
         }
         print(String(format: "max |SNN − %@ logit| after the last step: %.3g", r.reference.name.uppercased(), r.snn.maxAbsLogitDifferenceToReference))
         print(String(format: "time per image: ANN %.3f ms, SNN %.1f ms (%.1f steps on average; batch %d, BLAS %@)",
@@ -76,5 +98,21 @@ struct Eval: ParsableCommand {
             try r.write(to: report)
             print("report: \(report)")
         }
+    }
+
+    /// The converted model, and the conversion options when it was converted in memory.
+    private func load() throws -> (ConvertedModel, [String: String]) {
+        if ConvertedModelFile.isConverted(model) {
+            if conversion.method != nil || conversion.calib != nil {
+                throw ValidationError("\(model) is already converted; --method and --calib apply to ViT checkpoints")
+            }
+            return (try ConvertedModelFile.read(model), [:])
+        }
+        guard conversion.method != nil else {
+            throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
+                + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
+        }
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
+        return (converted, conversion.description)
     }
 }

@@ -60,7 +60,7 @@ struct EditableCheckpoint {
 }
 
 /// Runs the built `spikify` executable; returns (exit status, stdout, stderr).
-func runSpikify(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+func runSpikify(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let candidates = [
         Bundle.main.bundleURL.appendingPathComponent("spikify"),
         Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("spikify"),
@@ -72,6 +72,9 @@ func runSpikify(_ arguments: [String]) throws -> (status: Int32, out: String, er
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
