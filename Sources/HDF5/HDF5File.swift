@@ -85,22 +85,15 @@ public final class HDF5File: @unchecked Sendable {
     /// nothing new appears at `path`, and a file already there is left unchanged.
     /// `body` should not keep the ``HDF5File`` it is given: it is closed afterwards.
     public static func write(atomically path: String, _ body: (HDF5File) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + "." + UUID().uuidString + ".tmp"
-        let file = try create(temporary)
-        do {
-            try body(file)
-            try file.close()
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                throw HDF5Error.writeFailed(file: path, path: "/",
-                                            reason: "cannot rename the temporary file into place: \(reason)")
+        try AtomicReplacement.write(path) { temporary in
+            let file = try create(temporary)
+            do {
+                try body(file)
+                try file.close()
+            } catch {
+                try? file.close()
+                throw error
             }
-        } catch {
-            try? file.close()
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
         }
     }
 

@@ -1,21 +1,15 @@
 import Foundation
+import HDF5
 
-/// Writes files through a temporary file in the same folder and a rename, so an interrupted run leaves no half file.
+/// Writes data files (JSON reports) through ``AtomicReplacement``, the same temporary-file-and-rename path as the
+/// HDF5 outputs, with errors that name the file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
-            try data.write(to: temp)
-            if rename(temp.path, url.path) != 0 {
-                throw SpikifyError.invalidArgument("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-        } catch let e as SpikifyError {
-            try? FileManager.default.removeItem(at: temp)
-            throw e
+            try AtomicReplacement.write(path) { temporary in try data.write(to: URL(fileURLWithPath: temporary)) }
+        } catch let error as HDF5Error {
+            throw SpikifyError.io(error)
         } catch {
-            try? FileManager.default.removeItem(at: temp)
             throw SpikifyError.invalidArgument("cannot write \(path): \(error.localizedDescription)")
         }
     }

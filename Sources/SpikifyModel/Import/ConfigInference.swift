@@ -85,7 +85,7 @@ enum ConfigInference {
         if let std, std.contains(where: { !($0 > 0) }) {
             throw SpikifyError.invalidConfig(file: file, message: "'std' must be positive, got \(std)")
         }
-        let levels = try o.levels ?? r.intAttribute("levels", "level")
+        let levels = try r.intAttribute("levels", "level")
         if let levels, levels < 2 {
             throw SpikifyError.invalidConfig(file: file, message: "levels is \(levels), expected at least 2")
         }

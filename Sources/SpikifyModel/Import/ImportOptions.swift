@@ -8,11 +8,10 @@ public struct ImportOptions: Sendable, Equatable {
     public var globalPool: GlobalPool?
     public var mean: [Float]?
     public var std: [Float]?
-    public var levels: Int?
 
     public init(
         numHeads: Int? = nil, layerNormEps: Float? = nil, activation: Activation? = nil, globalPool: GlobalPool? = nil,
-        mean: [Float]? = nil, std: [Float]? = nil, levels: Int? = nil
+        mean: [Float]? = nil, std: [Float]? = nil
     ) {
         self.numHeads = numHeads
         self.layerNormEps = layerNormEps
@@ -20,6 +19,5 @@ public struct ImportOptions: Sendable, Equatable {
         self.globalPool = globalPool
         self.mean = mean
         self.std = std
-        self.levels = levels
     }
 }
