@@ -108,6 +108,18 @@ final class KerasImportTests: XCTestCase {
         assertSpikifyError([path, "missing 4 keys", "classification head"] + gone) { _ = try ViTImporter.load(path) }
     }
 
+    /// A classifier with `intermediate_dim` has a second Dense (the tanh pre-logits layer) outside the backbone.
+    func testExtraDenseLayerBeforeTheHeadIsRejected() throws {
+        var ckpt = try EditableCheckpoint(Self.model("keras_vit_token"))
+        ckpt.tensors["layers/dense_1/vars/0"] = Tensor(shape: [36, 10], scalars: [Float](repeating: 0.1, count: 360))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("prelogits.weights.h5").path
+        try ckpt.write(path)
+        assertSpikifyError([path, "2 Dense layers outside the ViT backbone", "layers/dense, layers/dense_1",
+                            "pre-logits"]) { _ = try ViTImporter.load(path) }
+    }
+
     func testMisshapenKerasVariableNamesTheDataset() throws {
         var ckpt = try EditableCheckpoint(Self.model("keras_vit_token"))
         let k = "layers/vi_t_backbone/layers/vi_t_encoder/encoder_layers/vi_t_encoder_block/mha/output_dense/vars/0"
