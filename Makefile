@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test demo models fixtures venv bench clean
+.PHONY: all deps build test demo models fixtures keras-fixtures venv bench clean
 
 all: build
 
@@ -57,6 +57,14 @@ models: venv
 
 fixtures: venv
 	$(VENV)/bin/python tools/make_fixtures.py
+
+# Keras 3 / keras_hub ViT fixtures (torch backend); keras-hub without its tensorflow dependencies.
+$(VENV)/.keras-hub: $(VENV)/.installed tools/requirements-keras-hub.txt
+	$(VENV)/bin/pip install -q --no-deps -r tools/requirements-keras-hub.txt
+	touch $@
+
+keras-fixtures: $(VENV)/.keras-hub
+	KERAS_BACKEND=torch $(VENV)/bin/python tools/make_keras_fixtures.py
 
 # ANN and SNN throughput, release build, against PyTorch measured in the same run (needs the venv).
 bench: build venv

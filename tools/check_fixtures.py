@@ -5,7 +5,7 @@
 
 Each `<name>.h5` is loaded only from what is in the file (datasets + root
 attributes: config from shapes, flat or nested names, optional `module.`
-prefix, timm / HF classic / HF v5 / SpikeZIP-TF layouts), rebuilt as a timm
+prefix, timm / HF classic / HF v5 / SpikeZIP-TF / Keras 3 keras_hub ViT layouts), rebuilt as a timm
 VisionTransformer (or QViT), and run on `<name>.data.h5`; the result must match
 the stored `logits` (and `qann_logits`). Model files without a data file are
 only loaded (for `no_heads.h5` the missing head count is reported).
@@ -45,8 +45,73 @@ def read_h5(path):
     return tensors, attrs
 
 
-def to_timm(sd):
+def keras_to_timm(sd, attrs):
+    """Keras 3 .weights.h5 of a keras_hub ViTImageClassifier (docs/keras-import.md) -> timm keys.
+    Fills attrs with keras_hub's defaults (heads from the query kernel, eps 1e-6, gelu, token)."""
+    emb, enc = "vi_t_patching_and_embedding", "vi_t_encoder"
+    if not any(emb in k or enc in k for k in sd):
+        raise ValueError("a Keras file, but not a keras_hub ViT: " + ", ".join(sorted(sd)))
+    out, head = {}, []
+    for k, v in sd.items():
+        p = k.split(".")
+        if p[0] == "optimizer":
+            continue
+        assert p[-2] == "vars", k
+        n, owner = int(p[-1]), p[:-2]
+        if emb in owner:
+            rest = owner[owner.index(emb) + 1:]
+            if rest == []:
+                out["cls_token"] = v
+            elif rest == ["patch_embedding"]:
+                out["patch_embed.proj." + ("weight" if n == 0 else "bias")] = v.transpose(3, 2, 0, 1) if n == 0 else v
+            elif rest == ["position_embedding"]:
+                out["pos_embed"] = v[None]
+            else:
+                raise KeyError(k)
+        elif enc in owner:
+            rest = owner[owner.index(enc) + 1:]
+            if rest == ["layer_norm"]:
+                out["norm." + ("weight" if n == 0 else "bias")] = v
+                continue
+            assert rest[0] == "encoder_layers", k
+            m = re.fullmatch(r"vi_t_encoder_block(?:_(\d+))?", rest[1])
+            i, local = int(m.group(1) or 0), "/".join(rest[2:])
+            b = f"blocks.{i}."
+            if local in ("layer_norm_1", "layer_norm_2"):
+                out[b + ("norm1." if local.endswith("1") else "norm2.") + ("weight" if n == 0 else "bias")] = v
+            elif local in ("mha/query_dense", "mha/key_dense", "mha/value_dense"):
+                name = {"mha/query_dense": "q", "mha/key_dense": "k", "mha/value_dense": "v"}[local]
+                out[b + f"attn.{name}." + ("weight" if n == 0 else "bias")] = \
+                    v.reshape(v.shape[0], -1).T if n == 0 else v.reshape(-1)
+                if n == 0:
+                    attrs.setdefault("num_heads", v.shape[1])
+            elif local == "mha/output_dense":
+                out[b + "attn.proj." + ("weight" if n == 0 else "bias")] = v.reshape(-1, v.shape[-1]).T if n == 0 else v
+            elif local in ("mlp/dense_1", "mlp/dense_2"):
+                out[b + ("mlp.fc1." if local.endswith("1") else "mlp.fc2.") + ("weight" if n == 0 else "bias")] = \
+                    v.T if n == 0 else v
+            else:
+                raise KeyError(k)
+        else:
+            head.append((k, n, v))
+    for k, n, v in head:
+        out["head." + ("weight" if n == 0 else "bias")] = v.T if n == 0 else v
+    if "cls_token" not in out:
+        raise ValueError("a keras_hub ViT without a class token (not supported)")
+    for i in {k.split(".")[1] for k in out if k.startswith("blocks.")}:
+        b = f"blocks.{i}.attn."
+        out[b + "qkv.weight"] = np.concatenate([out.pop(b + x + ".weight") for x in "qkv"], 0)
+        if b + "q.bias" in out:
+            out[b + "qkv.bias"] = np.concatenate([out.pop(b + x + ".bias") for x in "qkv"], 0)
+    for k, v in {"layer_norm_eps": 1e-6, "act": "gelu", "global_pool": "token"}.items():
+        attrs.setdefault(k, v)
+    return out
+
+
+def to_timm(sd, attrs=None):
     """Map any supported layout to timm keys; returns (sd, layout)."""
+    if sd and all(".vars." in k for k in sd) and any(k.startswith("layers.") for k in sd):
+        return keras_to_timm(sd, attrs if attrs is not None else {}), "keras"
     sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
     if "patch_embed.proj.0.weight" in sd:
         return spikezip_to_timm_keys(sd), "spikezip"
@@ -103,10 +168,17 @@ def build(sd, attrs):
     pool = str(attrs.get("global_pool", "avg" if "fc_norm.weight" in sd else "token"))
     classes = sd["head.weight"].shape[0]
     qkv_bias = "blocks.0.attn.qkv.bias" in sd
+    bias = "blocks.0.mlp.fc1.bias" in sd     # timm's MLP and proj biases follow proj_bias (Keras: use_mha/mlp_bias)
     m = VisionTransformer(img_size=img, patch_size=P, in_chans=C, num_classes=classes, embed_dim=D,
                           depth=depth, num_heads=int(heads), mlp_ratio=hidden / D, qkv_bias=qkv_bias,
                           global_pool=pool, act_layer=nn.ReLU if act == "relu" else nn.GELU,
-                          norm_layer=functools.partial(nn.LayerNorm, eps=eps))
+                          norm_layer=functools.partial(nn.LayerNorm, eps=eps),
+                          **({} if bias else {"proj_bias": False}))
+    if "patch_embed.proj.bias" not in sd:
+        m.patch_embed.proj.bias = None
+    if not bias:
+        for blk in m.blocks:
+            blk.mlp.fc1.bias = blk.mlp.fc2.bias = None
     m.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in sd.items()})
     return m.eval()
 
@@ -115,14 +187,15 @@ def build(sd, attrs):
 def check(path):
     raw, attrs = read_h5(path)
     dtypes = sorted({str(v.dtype) for v in raw.values()})
-    sd, layout = to_timm(raw)
     try:
+        sd, layout = to_timm(raw, attrs)
         m = build(sd, attrs)
     except ValueError as e:
-        return f"{os.path.basename(path)}: layout={layout} -> load error (expected for no_heads): {e}"
+        layout = locals().get("layout", "keras")
+        return f"{os.path.basename(path)}: layout={layout} -> load error (expected for no_heads and the keras_dense_only / keras_vit_no_class_token error fixtures): {e}"
     nparams = sum(p.numel() for p in m.parameters())
     msg = f"{os.path.basename(path)}: layout={layout} dtypes={dtypes} params={nparams}"
-    dp = path[:-3] + ".data.h5"
+    dp = (path[:-len(".weights.h5")] if path.endswith(".weights.h5") else path[:-3]) + ".data.h5"
     if not os.path.exists(dp):   # bundled models: evaluate on models/data/mnist-test.h5
         dp = os.path.join(os.path.dirname(path), "data", "mnist-test.h5")
     if not os.path.exists(dp):

@@ -81,11 +81,11 @@ final class MalformedInputTests: XCTestCase {
     }
 
     func testUnknownLayout() throws {
-        let path = dir.appendingPathComponent("keras.h5").path
+        let path = dir.appendingPathComponent("other.h5").path  // (a Keras file of another model: KerasImportTests)
         let file = try HDF5File.create(path)
-        try file.root.write("layers/dense/vars/0", floats: [1, 2], shape: [2])
+        try file.root.write("encoder/dense/kernel", floats: [1, 2], shape: [2])
         try file.close()
-        assertSpikifyError(["keras.h5", "not a ViT checkpoint", "layers.dense.vars.0"]) { _ = try ViTImporter.load(path) }
+        assertSpikifyError(["other.h5", "not a ViT checkpoint", "encoder.dense.kernel"]) { _ = try ViTImporter.load(path) }
     }
 
     func testDatasetThatDoesNotFitTheModel() throws {

@@ -20,7 +20,7 @@ public enum SpikifyError: Error, CustomStringConvertible, Equatable, Sendable {
         case .io(let e):
             return e.description
         case .unknownLayout(let file, let sample):
-            return "\(file): not a ViT checkpoint in a known layout (timm, Hugging Face ViT, SpikeZIP-TF); "
+            return "\(file): not a ViT checkpoint in a known layout (timm, Hugging Face ViT, SpikeZIP-TF, Keras 3); "
                 + "first keys: \(sample.prefix(6).joined(separator: ", "))"
         case .missingKeys(let file, let keys):
             return "\(file): missing \(keys.count) key\(keys.count == 1 ? "" : "s"): \(Self.list(keys))"

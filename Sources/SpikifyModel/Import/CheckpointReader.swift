@@ -9,12 +9,23 @@ struct CheckpointReader {
     let tensors: [String: String]
     /// quantizer site → dataset path of its step size
     let steps: [Site: String]
+    /// canonical name → tensor converted in memory (Keras layout); empty for the other layouts
+    let converted: [String: KerasLayout.Converted]
+    /// configuration derived from the tensors (Keras: `num_heads`, …), read after the root attributes
+    let derivedAttributes: [String: HDF5Value]
     var path: String { file.path }
 
     init(path: String) throws {
         file = try hdf5 { try HDF5File.open(path) }
         let opened = file
         let datasetPaths = try hdf5 { try opened.root.datasetPaths() }
+        if KerasLayout.matches(datasetPaths) {
+            let keras = try KerasLayout.read(opened, path: path, datasetPaths: datasetPaths)
+            (layout, converted, derivedAttributes, steps) = (.keras, keras.tensors, keras.attributes, [:])
+            tensors = keras.tensors.mapValues(\.source)
+            return
+        }
+        (converted, derivedAttributes) = ([:], [:])
         var normalised: [(key: String, path: String)] = []
         for p in datasetPaths {
             var key = p.split(separator: "/").joined(separator: ".")
@@ -44,6 +55,7 @@ struct CheckpointReader {
     func has(_ name: String) -> Bool { tensors[name] != nil }
 
     func shape(_ name: String) throws -> [Int] {
+        if let t = converted[name] { return t.shape }
         guard let p = tensors[name] else { throw SpikifyError.missingKeys(file: path, keys: [name]) }
         return try hdf5 { try file.root.dataset(p).shape }
     }
@@ -51,6 +63,7 @@ struct CheckpointReader {
     /// Reads a tensor, checking its element count against `shape` (any shape with those trailing dims and
     /// leading ones, e.g. `[1, 1, D]` for `[D]`) and that every value is finite.
     func read(_ name: String, shape expected: [Int]) throws -> [Float] {
+        if let t = converted[name] { return try readConverted(t, shape: expected) }
         guard let p = tensors[name] else { throw SpikifyError.missingKeys(file: path, keys: [name]) }
         let dataset = try hdf5 { try file.root.dataset(p) }
         var found = dataset.shape
@@ -126,6 +139,7 @@ struct CheckpointReader {
         for n in names {
             if let v = try hdf5({ try file.root.attribute(n) }) { return (n, v) }
         }
+        for n in names { if let v = derivedAttributes[n] { return (n, v) } }
         return nil
     }
 }

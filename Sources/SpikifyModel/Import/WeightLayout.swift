@@ -10,6 +10,8 @@ public enum WeightLayout: String, Sendable, Equatable {
     case huggingFaceV5 = "huggingface-v5"
     /// SpikeZIP-TF QANN checkpoints: modules wrapped in `nn.Sequential(op, MyQuan)` with step sizes `s`.
     case spikeZIP = "spikezip"
+    /// Keras 3 `.weights.h5` of keras_hub `ViTImageClassifier` (`layers/…/vars/N`), converted by ``KerasLayout``.
+    case keras
 
     /// Guesses the layout from normalised (dotted, prefix-free) keys.
     static func detect(_ keys: Set<String>) -> WeightLayout? {
@@ -35,6 +37,7 @@ public enum WeightLayout: String, Sendable, Equatable {
         case .timm: return Self.timmTarget(key)
         case .huggingFace, .huggingFaceV5: return Self.huggingFaceTarget(key)
         case .spikeZIP: return Self.spikeZIPTarget(key)
+        case .keras: return nil  // mapped and converted in memory by KerasLayout
         }
     }
 
