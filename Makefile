@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test demo models fixtures venv bench clean
+.PHONY: all deps build test demo models fixtures venv bench slurm-test clean
 
 all: build
 
@@ -61,6 +61,12 @@ fixtures: venv
 # ANN and SNN throughput, release build, against PyTorch measured in the same run (needs the venv).
 bench: build venv
 	tools/bench.sh
+
+# A real single-node Slurm cluster (installs slurmctld/slurmd/munge with apt-get when missing): sharded eval as an
+# array job + merge job (afterok), merged report compared with an unsharded run. Not part of `make test`.
+# Uses .build/release/spikify when it has `eval --shards` and `merge`, else tools/spikify_standin.py.
+slurm-test: build
+	tools/slurm_test.sh
 
 clean:
 	rm -rf .build $(DEMO_OUT)
