@@ -44,6 +44,7 @@ if ((${#missing[@]})); then
   say "installing slurmctld slurmd slurm-client munge (missing: ${missing[*]})"
   # Keep the packages' maintainer scripts from starting system daemons: we start our own, and leave none behind.
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    trap '[[ -n "$policy_rc" ]] && $SUDO rm -f "$policy_rc"' EXIT
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod 755 /usr/sbin/policy-rc.d
     policy_rc=/usr/sbin/policy-rc.d
@@ -54,6 +55,7 @@ if ((${#missing[@]})); then
   ((install_ok)) && { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     slurmctld slurmd slurm-client munge >/dev/null || install_ok=0; }
   [[ -n "$policy_rc" ]] && $SUDO rm -f "$policy_rc"
+  policy_rc=
   ((install_ok)) || die "apt-get could not install slurmctld slurmd slurm-client munge"
   say "installed in $(($(date +%s) - t_install)) s"
 fi
