@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test demo models fixtures venv bench slurm-test clean
+.PHONY: all deps build test demo models fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -67,6 +67,10 @@ bench: build venv
 # Uses .build/release/spikify when it has `eval --shards` and `merge`, else tools/spikify_standin.py.
 slurm-test: build
 	tools/slurm_test.sh
+
+# Offline checks of deploy/k8s: YAML parse, invariants, and the pods' commands run locally (needs PyYAML).
+deploy-check:
+	$(PYTHON) tools/check_deploy.py
 
 clean:
 	rm -rf .build $(DEMO_OUT)
