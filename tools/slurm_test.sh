@@ -80,7 +80,6 @@ say "spikify under test: $SPIKIFY ($mode)"
 
 # ------------------------------------------------------------------------------------- 2. temporary cluster
 tmp=$(mktemp -d /tmp/spikify-slurm.XXXXXX)
-chmod 700 "$tmp"
 pids=()
 cleanup() {
   local rc=$?
@@ -118,15 +117,16 @@ show_logs() {
   sinfo -N -l >&2 2>&1; squeue -l >&2 2>&1
   scontrol show job 2>/dev/null | grep -E 'JobId=|JobState=|Reason=' >&2
   local f
-  for f in "$tmp"/log/*.log "$tmp"/reports/*.out; do
-    [[ -f "$f" ]] || continue
+  for f in "$tmp"/log/*.log "$tmp"/log/*.console "$tmp"/reports/*.out; do
+    [[ -s "$f" ]] || continue
+    [[ "$f" == *.console && -s "${f%.console}.log" ]] && continue   # same lines as the log file
     echo "---- $f (last 40 lines)" >&2; tail -n 40 "$f" >&2
   done
 }
 fail() { echo "[slurm-test] FAILED: $*" >&2; show_logs; exit 1; }
 
 mkdir -p "$tmp"/{munge,state,spool,log,run,reports,baseline}
-chmod 700 "$tmp/munge"
+chmod 711 "$tmp" "$tmp/munge"   # munged wants its socket's directories searchable by all; nothing is writable by others
 dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$tmp/munge/munge.key"
 ports=$(python3 -c 'import socket
@@ -179,13 +179,15 @@ export SLURM_CONF="$tmp/slurm.conf"
 # ---------------------------------------------------------------------------------------------- 3. daemons
 munged --foreground --force --key-file="$tmp/munge/munge.key" --socket="$tmp/munge/munge.sock" \
   --pid-file="$tmp/run/munged.pid" --log-file="$tmp/log/munged.log" --seed-file="$tmp/munge/munged.seed" \
-  >>"$tmp/log/munged.log" 2>&1 &
+  >"$tmp/log/munged.console" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 40); do [[ -S "$tmp/munge/munge.sock" ]] && break; sleep 0.25; done
 [[ -S "$tmp/munge/munge.sock" ]] || fail "munged did not create its socket"
-slurmctld -D -i -f "$SLURM_CONF" >>"$tmp/log/slurmctld.log" 2>&1 &
+# In the foreground the daemons log to stderr as well as to their log files: the console files keep what they
+# print before the log file is open (configuration errors).
+slurmctld -D -i -f "$SLURM_CONF" >"$tmp/log/slurmctld.console" 2>&1 &
 pids+=($!)
-slurmd -D -N localhost -f "$SLURM_CONF" >>"$tmp/log/slurmd.log" 2>&1 &
+slurmd -D -N localhost -f "$SLURM_CONF" >"$tmp/log/slurmd.console" 2>&1 &
 pids+=($!)
 say "started munged, slurmctld, slurmd (pids ${pids[*]}; ports $ctld_port/$slurmd_port; $tmp)"
 state=
