@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Offline checks of deploy/k8s (no cluster needed; no network): parse every manifest with PyYAML, check the
 invariants the files rely on, and run the pods' shell commands locally, against tools/spikify_standin.py (or
-SPIKIFY=path/to/spikify once it has eval --shards and merge), with JOB_COMPLETION_INDEX = 0 … completions-1,
+SPIKIFY=path/to/spikify once it has eval --shards and merge: it then converts the bundled QANN first and
+evaluates the first CHECK_LIMIT images, default 64), with JOB_COMPLETION_INDEX = 0 … completions-1,
 then the merge — the same flow as on a cluster, on this machine's filesystem.
 
     tools/check_deploy.py            (needs python3 with PyYAML; exit status 0 = all checks passed)
@@ -68,17 +69,29 @@ def main() -> int:
           f"completions ({ev['spec']['completions']}) == eval SHARDS ({shards}) == merge SHARDS ({envs['merge']['SHARDS']})")
     check(ev["spec"]["parallelism"] <= ev["spec"]["completions"], "parallelism <= completions")
 
-    spikify = os.environ.get("SPIKIFY", os.path.join(ROOT, "tools", "spikify_standin.py"))
+    standin = os.path.join(ROOT, "tools", "spikify_standin.py")
+    spikify = os.path.abspath(os.environ.get("SPIKIFY", standin))
+    real = spikify != standin
+    # The real evaluator needs a converted model, and a full MNIST run per pod is slow: evaluate the first
+    # LIMIT images (the pods' commands get --limit appended here, locally only).
+    limit = os.environ.get("CHECK_LIMIT", "64") if real else ""
     with tempfile.TemporaryDirectory(prefix="spikify-k8s-") as tmp:
         for d in ("bin", "models", "data"):
             os.makedirs(os.path.join(tmp, d))
         os.symlink(os.path.abspath(spikify), os.path.join(tmp, "bin", "spikify"))
-        shutil.copy(os.path.join(ROOT, "models", "vit-mnist-relu-qann16.h5"), os.path.join(tmp, "models", "snn.h5"))
+        qann = os.path.join(ROOT, "models", "vit-mnist-relu-qann16.h5")
+        if real:
+            subprocess.run([spikify, "convert", "--model", qann, "--method", "spikezip", "--out",
+                            os.path.join(tmp, "models", "snn.h5")], check=True, capture_output=True)
+        else:
+            shutil.copy(qann, os.path.join(tmp, "models", "snn.h5"))  # the stand-in only hashes it
         shutil.copy(os.path.join(ROOT, "models", "data", "mnist-test.h5"), os.path.join(tmp, "data", "test.h5"))
 
         def pod(job: dict, env: dict) -> subprocess.CompletedProcess:
             c = job["spec"]["template"]["spec"]["containers"][0]
             script = c["args"][0].replace("/work/", tmp + "/")
+            if limit:
+                script = script.replace(" --resume", f" --limit {limit} --resume")
             full = dict(os.environ, PATH=os.path.join(tmp, "bin") + os.pathsep + os.environ["PATH"])
             full.update({e["name"]: e["value"] for e in c.get("env", [])}, **env)
             return subprocess.run(c["command"] + [script], env=full, capture_output=True, text=True)
@@ -98,7 +111,8 @@ def main() -> int:
         base = os.path.join(tmp, "unsharded.json")
         subprocess.run([spikify, "eval", "--model", os.path.join(tmp, "models", "snn.h5"), "--data",
                         os.path.join(tmp, "data", "test.h5"), "--timesteps", e["TIMESTEPS"], "--batch-size",
-                        e["BATCH_SIZE"], "--report", base], check=True, capture_output=True)
+                        e["BATCH_SIZE"], "--report", base] + (["--limit", limit] if limit else []),
+                       check=True, capture_output=True)
         cmp = subprocess.run([os.path.join(ROOT, "tools", "compare_reports.py"), "--quiet", base,
                               os.path.join(tmp, "reports", "report.json")])
         check(cmp.returncode == 0, "merged report == unsharded report (except timing)")
