@@ -2,8 +2,8 @@
 # make slurm-test: a real single-node Slurm cluster, a sharded evaluation on it, and a check that the merged
 # report is the report an unsharded run gives.
 #
-# 1. Installs Slurm and MUNGE from Debian's packages when missing (apt-get; root or sudo; daemons are not
-#    started by the package scripts).
+# 1. Installs Slurm and MUNGE (and python3) from Debian's packages when missing (apt-get, as root; the package
+#    scripts are kept from starting system daemons).
 # 2. In a fresh temporary directory: a MUNGE key generated now (never stored elsewhere), slurm.conf for one node
 #    named localhost (CPUs/memory from `slurmd -C`, free loopback ports), state/spool/log directories.
 # 3. Starts munged, slurmctld and slurmd in the foreground (-F/-D) as background children of this script, waits
@@ -36,32 +36,35 @@ say() { printf '[slurm-test %3ds] %s\n' "$(($(date +%s) - t_start))" "$*"; }
 die() { printf '[slurm-test] FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------- 1. install
-SUDO=; [[ $(id -u) == 0 ]] || SUDO=sudo
+[[ $(id -u) == 0 ]] || die "run as root: slurmd needs it, and Slurm/MUNGE may have to be installed (sudo make slurm-test)"
 policy_rc=
-missing=()
+missing=() pkgs=()
 for c in slurmctld slurmd sbatch sinfo squeue scontrol scancel munged; do command -v "$c" >/dev/null || missing+=("$c"); done
-if ((${#missing[@]})); then
-  command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is not available: install Slurm (slurmctld, slurmd, client commands) and MUNGE"
-  say "installing slurmctld slurmd slurm-client munge (missing: ${missing[*]})"
+((${#missing[@]})) && pkgs+=(slurmctld slurmd slurm-client munge)
+command -v python3 >/dev/null || { missing+=(python3); pkgs+=(python3); }   # compare_reports.py, free ports
+if ((${#pkgs[@]})); then
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is not available: install Slurm (slurmctld, slurmd, client commands), MUNGE and python3"
+  say "installing ${pkgs[*]} with apt-get (missing: ${missing[*]})"
   # Keep the packages' maintainer scripts from starting system daemons: we start our own, and leave none behind.
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    trap '[[ -n "$policy_rc" ]] && $SUDO rm -f "$policy_rc"' EXIT
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    trap '[[ -z "$policy_rc" ]] || rm -f "$policy_rc"' EXIT
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
     policy_rc=/usr/sbin/policy-rc.d
   fi
   t_install=$(date +%s)
   install_ok=1
-  $SUDO apt-get update -qq || install_ok=0
-  ((install_ok)) && { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    slurmctld slurmd slurm-client munge >/dev/null || install_ok=0; }
-  [[ -n "$policy_rc" ]] && $SUDO rm -f "$policy_rc"
+  apt-get update -qq || install_ok=0
+  ((install_ok)) && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" \
+    >/dev/null || install_ok=0; }
+  [[ -z "$policy_rc" ]] || rm -f "$policy_rc"
   policy_rc=
-  ((install_ok)) || die "apt-get could not install slurmctld slurmd slurm-client munge"
+  ((install_ok)) || die "apt-get could not install ${pkgs[*]}"
   say "installed in $(($(date +%s) - t_install)) s"
 fi
-for c in slurmctld slurmd sbatch sinfo squeue scontrol scancel munged; do command -v "$c" >/dev/null || die "$c still missing after installation"; done
-[[ $(id -u) == 0 ]] || die "slurmd must run as root (this test starts its own single-node cluster); run as root"
+for c in slurmctld slurmd sbatch sinfo squeue scontrol scancel munged python3; do
+  command -v "$c" >/dev/null || die "$c still missing after installation"
+done
 t_ready=$(date +%s)
 
 # ------------------------------------------------------------------------------------- which spikify to test
