@@ -84,6 +84,12 @@ say "spikify under test: $SPIKIFY ($mode)"
 # ------------------------------------------------------------------------------------- 2. temporary cluster
 tmp=$(mktemp -d /tmp/spikify-slurm.XXXXXX)
 pids=()
+uses_tmp() {   # does process directory $1 have its working directory or an open file under $tmp?
+  local f
+  [[ $(readlink "$1/cwd" 2>/dev/null) == "$tmp"* ]] && return 0
+  for f in "$1"/fd/*; do [[ $(readlink "$f" 2>/dev/null) == "$tmp"/* ]] && return 0; done
+  return 1
+}
 cleanup() {
   local rc=$?
   set +e
@@ -104,7 +110,7 @@ cleanup() {
   local p
   for p in /proc/[0-9]*; do
     [[ ${p#/proc/} == "$$" ]] && continue
-    if [[ $(readlink "$p/cwd" 2>/dev/null) == "$tmp"* ]] || ls -l "$p/fd" 2>/dev/null | grep -q -- "-> $tmp/"; then
+    if uses_tmp "$p"; then
       echo "[slurm-test] stopping leftover process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-60))" >&2
       kill -KILL "${p#/proc/}" 2>/dev/null
     fi
