@@ -70,9 +70,9 @@ t_ready=$(date +%s)
 # ------------------------------------------------------------------------------------- which spikify to test
 SPIKIFY=${SPIKIFY:-$repo/.build/release/spikify}
 mode=real
-if [[ "${SLURM_TEST_STANDIN:-0}" == 1 ]]; then
-  mode=standin
-elif [[ ! -x "$SPIKIFY" ]] || ! "$SPIKIFY" help eval 2>/dev/null | grep -q -- '--shards' || ! "$SPIKIFY" help merge >/dev/null 2>&1; then
+eval_help=
+[[ -x "$SPIKIFY" ]] && eval_help=$("$SPIKIFY" help eval 2>/dev/null || true)   # no grep -q: pipefail + SIGPIPE
+if [[ "${SLURM_TEST_STANDIN:-0}" == 1 || "$eval_help" != *--shards* ]] || ! "$SPIKIFY" help merge >/dev/null 2>&1; then
   mode=standin
 fi
 if [[ $mode == standin ]]; then
