@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test demo models fixtures keras-fixtures venv bench clean
+.PHONY: all deps build test demo models fixtures keras-fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -69,6 +69,16 @@ keras-fixtures: $(VENV)/.keras-hub
 # ANN and SNN throughput, release build, against PyTorch measured in the same run (needs the venv).
 bench: build venv
 	tools/bench.sh
+
+# A real single-node Slurm cluster (installs slurmctld/slurmd/munge with apt-get when missing): sharded eval as an
+# array job + merge job (afterok), merged report compared with an unsharded run. Not part of `make test`.
+# Uses .build/release/spikify when it has `eval --shards` and `merge`, else tools/spikify_standin.py.
+slurm-test: build
+	tools/slurm_test.sh
+
+# Offline checks of deploy/k8s: YAML parse, invariants, and the pods' commands run locally (needs PyYAML).
+deploy-check:
+	$(PYTHON) tools/check_deploy.py
 
 clean:
 	rm -rf .build $(DEMO_OUT)
