@@ -1,4 +1,4 @@
-// OpenBLAS's cblas.h uses the guard CBLAS_H, so this shim must use another one (swift.md §1).
+// OpenBLAS's cblas.h uses the guard CBLAS_H, so this shim must use another one (docs/architecture.md, "System libraries").
 #ifndef SPIKIFY_CBLAS_SHIM_H
 #define SPIKIFY_CBLAS_SHIM_H
 #include <cblas.h>

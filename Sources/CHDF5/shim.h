@@ -1,5 +1,5 @@
 // Static-inline getters for HDF5 macros that do not import into Swift
-// (type ids expand to `H5open(), H5T_NATIVE_FLOAT_g`; see shared/reference/swift.md §1).
+// (type ids expand to `H5open(), H5T_NATIVE_FLOAT_g`; docs/architecture.md, "System libraries").
 #ifndef SPIKIFY_CHDF5_SHIM_H
 #define SPIKIFY_CHDF5_SHIM_H
 #include <hdf5.h>

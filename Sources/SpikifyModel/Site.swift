@@ -1,7 +1,7 @@
 import SpikifyCore
 
 /// An activation site of the ViT graph: a place where SpikeZIP-TF puts a quantizer in the QANN and a neuron in the
-/// SNN (reference spikezip.md §2 "Quantizer placement"). Sites are the vocabulary shared by calibration,
+/// SNN (SpikeZIP-TF's quantizer placement, You et al., ICML 2024; docs/methods/spikezip.md). Sites are the vocabulary shared by calibration,
 /// quantization, conversion and statistics.
 public struct Site: Hashable, Sendable, Comparable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable, Codable {

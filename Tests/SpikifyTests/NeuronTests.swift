@@ -7,7 +7,7 @@ import Spikify
 @testable import SpikifyModel
 @testable import SpikifySpiking
 
-/// Verification ladder step 1: the ST-BIF+ neuron equals the quantizer for any order of inputs (spikezip.md §1).
+/// Verification ladder step 1: the ST-BIF+ neuron equals the quantizer for any order of inputs (docs/methods/spikezip.md).
 final class NeuronTests: XCTestCase {
     /// A seeded generator so the property tests are deterministic.
     struct SplitMix: RandomNumberGenerator {

@@ -2,7 +2,7 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// One activation quantizer of a QANN (SpikeZIP-TF `MyQuan`, reference spikezip.md §2):
+/// One activation quantizer of a QANN (SpikeZIP-TF's `MyQuan`, You et al., ICML 2024; docs/methods/spikezip.md):
 /// `Q(x) = clamp(floor(x / s + 0.5), lower, upper) · s`, with `[lower, upper] = [−L/2, L/2 − 1]` (signed) or
 /// `[0, L − 1]` (unsigned). In the SNN the same numbers become the neuron's threshold θ = s and count bounds.
 public struct ActivationQuantizer: Sendable, Equatable, Codable {

@@ -3,7 +3,7 @@ import SpikifyModel
 import SpikifySpiking
 
 /// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
-/// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (spikezip.md §3, Spike-LayerNorm and
+/// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (SpikeZIP-TF's Spike-LayerNorm and
 /// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed are recomputed.
 class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     let input: ValueSlot, output: ValueSlot
@@ -38,7 +38,7 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     }
 }
 
-/// Spike-LayerNorm with the QANN's epsilon (spikezip.md §7 pitfall 7).
+/// Spike-LayerNorm with the QANN's epsilon (the QANN's eps, not a default: a different eps breaks the equivalence; docs/methods/spikezip.md).
 final class LayerNormDiffOperator: RowDifferentialOperator, @unchecked Sendable {
     let gamma: FloatBuffer, beta: FloatBuffer
     let eps: Float

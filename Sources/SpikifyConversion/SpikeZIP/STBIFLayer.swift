@@ -2,7 +2,8 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// A layer of ST-BIF+ neurons over one value: the spiking replacement of one QANN quantizer (You et al., ICML 2024, §3.1; docs/methods/spikezip.md).
+/// A layer of ST-BIF+ neurons over one value: the spiking replacement of one QANN quantizer (You et al., ICML 2024;
+/// docs/methods/spikezip.md).
 ///
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the
 /// incremental `u += x_t/θ; u −= spike`), so that once the input settles the count is exactly

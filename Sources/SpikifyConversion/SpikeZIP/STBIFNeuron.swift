@@ -2,7 +2,7 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// A single ST-BIF+ neuron (SpikeZIP-TF, reference spikezip.md §1), in units of its threshold θ.
+/// A single ST-BIF+ neuron (SpikeZIP-TF, You et al., ICML 2024; docs/methods/spikezip.md), in units of its threshold θ.
 ///
 /// Membrane `u` starts at 0.5 (θ/2) and the count `S` at 0. Each step: `u += x/θ`; fire +1 if `u ≥ 1` and
 /// `S < upper`, else −1 if `u < 0` and `S > lower`; `S += spike`, `u −= spike`. Once its input stops changing and

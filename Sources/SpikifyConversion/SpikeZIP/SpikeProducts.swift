@@ -2,7 +2,7 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// Products of two spiking values (SpikeZIP-TF "SESA", spikezip.md §3). With Â_t, B̂_t the accumulated inputs
+/// Products of two spiking values (SpikeZIP-TF's "SESA", You et al., ICML 2024; docs/methods/spikezip.md). With Â_t, B̂_t the accumulated inputs
 /// (counts after the current step, times θ), the product's increment is
 /// `Δ_t = Â_t·b_tᵀ + a_t·B̂_{t−1}ᵀ = Â_t·B̂_tᵀ − Â_{t−1}·B̂_{t−1}ᵀ`: it is driven by the spikes a_t, b_t and sums to
 /// the product of the totals. The operator keeps the total `Â_t·B̂_tᵀ` itself, computed with the QANN's GEMM per

@@ -7,7 +7,7 @@ import SpikifySpiking
 /// ICML 2024; docs/methods/spikezip.md): the QANN's quantizers become ST-BIF+ neurons with θ = s, linear layers act
 /// on increments with their bias once, LayerNorm and Softmax become their differential forms on accumulated inputs,
 /// and Q·Kᵀ and A·V become SESA products. Once the network is quiet its accumulated output equals the QANN's logits
-/// (the paper's equivalence, §3.3), bit for bit here (docs/conversion.md).
+/// (the paper's equivalence of ST-BIF+ neurons and quantizers), bit for bit here (docs/methods/spikezip.md).
 ///
 /// Beyond the paper: GELU MLPs convert with a signed quantizer on fc1 and a differential GELU on the
 /// accumulated fc1 spikes (`GELU(Ŝ_t) − GELU(Ŝ_{t−1})`), which keeps the equivalence (docs/conversion.md).
@@ -65,7 +65,7 @@ package enum SpikeZIPMethod: SpikingMethod {
         try SpikeZIPState.read(from: group, file: file, graph: graph)
     }
 
-    /// The spiking graph for a model and its quantizers, operator by operator in QANN order (the paper's §3.2).
+    /// The spiking graph for a model and its quantizers, operator by operator in QANN order (docs/methods/spikezip.md).
     package static func buildGraph(_ model: ViTModel, plan: QuantizationPlan, metadata: [String: String]) -> SpikingGraph {
         ConversionMethods.prepare()
         let c = model.config

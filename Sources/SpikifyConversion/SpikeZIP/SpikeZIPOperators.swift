@@ -2,7 +2,7 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// The operator kinds SpikeZIP-TF registers (You et al., ICML 2024, §3; docs/methods/spikezip.md). Kind strings
+/// The operator kinds SpikeZIP-TF registers (You et al., ICML 2024; docs/methods/spikezip.md). Kind strings
 /// are stable: they are saved in converted files.
 enum SpikeZIPOperators {
     static let specs: [AnyOperatorSpec] = [

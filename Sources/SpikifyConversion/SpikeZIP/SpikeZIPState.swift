@@ -4,7 +4,7 @@ import SpikifyModel
 import SpikifySpiking
 
 /// SpikeZIP-TF's data in a converted model: the quantization plan (levels, and per site the step s = θ and the
-/// count bounds). Its reference network is the QANN: the ANN with these quantizers (the paper's §3.2).
+/// count bounds). Its reference network is the QANN: the ANN with these quantizers (docs/methods/spikezip.md).
 ///
 /// Saved in the converted file as group `/spikezip` (docs/converted-format.md): attribute `levels`, attribute
 /// `steps` (`checkpoint` or `calibrated`), and one group per site `sites/<site>` with attributes `step`, `lower`,

@@ -1,6 +1,6 @@
 import SpikifyCore
 
-/// The key layouts of pretrained ViT checkpoints that Spikify reads (shared/reference/ecosystem.md §3).
+/// The key layouts of pretrained ViT checkpoints that Spikify reads (README, "Models (HDF5)").
 public enum WeightLayout: String, Sendable, Equatable {
     /// timm `VisionTransformer.state_dict()` keys.
     case timm

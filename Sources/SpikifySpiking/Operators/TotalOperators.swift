@@ -3,7 +3,7 @@ import SpikifyModel
 
 /// Method-neutral operators on accumulated totals. Each recomputes its output total from its input totals with
 /// the reference network's arithmetic when an input changed, and its increment is the difference of consecutive
-/// totals (for a linear layer that is `W·x_t`, SpikeZIP-TF's `LLLinear`: You et al., ICML 2024, §3.2;
+/// totals (for a linear layer that is `W·x_t`, SpikeZIP-TF's `LLLinear`: You et al., ICML 2024;
 /// docs/methods/spikezip.md). Unchanged inputs cost nothing. Registered by the core (``CoreOperators``).
 
 /// Analog image → patch rows (im2col) of the image's total, recomputed when the image changes (at t = 0 for
