@@ -28,18 +28,19 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let m = try ViTImporter.load(model, options: overrides.importOptions)
-        let dataset = try ImageDataset.load(data, for: m.config)
+        let reader = try ImageDatasetReader(data, for: m.config)
         let forward = ViTForward(m)
         let bar = ProgressBar("predict")
         let start = Date()
-        let logits = Prediction.logits(of: dataset, batchSize: batchSize, progress: bar.update) { forward.logits($0) }
+        let (logits, labels) = try Prediction.logits(of: reader, range: 0..<reader.count, batchSize: batchSize,
+                                                     progress: bar.update) { forward.logits($0) }
         let seconds = Date().timeIntervalSince(start)
         try LogitsFile.write(logits, to: out)
         print("wrote \(out): logits [\(logits.shape[0]), \(logits.shape[1])]")
-        if let labels = dataset.labels {
+        if let labels {
             let correct = zip(logits.argmaxRows(), labels).filter { $0 == $1 }.count
             print(String(format: "accuracy %.2f%% (%d/%d)", 100 * Double(correct) / Double(labels.count), correct, labels.count))
         }
-        note(String(format: "%.1f images/s (batch %d, BLAS %@)", Double(dataset.count) / seconds, batchSize, BLAS.coreName))
+        note(String(format: "%.1f images/s (batch %d, BLAS %@)", Double(reader.count) / seconds, batchSize, BLAS.coreName))
     }
 }

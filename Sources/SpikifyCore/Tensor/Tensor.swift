@@ -19,11 +19,6 @@ public struct Tensor: Sendable, Equatable {
     public var count: Int { scalars.count }
     public var rank: Int { shape.count }
 
-    /// The same values under another shape with the same element count.
-    public func reshaped(_ newShape: [Int]) -> Tensor {
-        Tensor(shape: newShape, scalars: scalars)
-    }
-
     /// Rows `range` of the leading dimension.
     public func slice(rows range: Range<Int>) -> Tensor {
         let rowSize = shape.dropFirst().reduce(1, *)

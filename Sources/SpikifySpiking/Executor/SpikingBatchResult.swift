@@ -50,6 +50,14 @@ public struct SpikingBatchResult: Sendable {
         stepsActive = Array(repeating: 0, count: batch)
     }
 
+    /// Reserves room for `steps` steps of statistics, so that recording them in the time loop does not allocate.
+    mutating func reserve(steps: Int) {
+        stepSiteSpikes.reserveCapacity(steps * sites.count)
+        stepSiteEvents.reserveCapacity(steps * sites.count)
+        stepSiteLargestSpike.reserveCapacity(steps * sites.count)
+        stepLayerEvents.reserveCapacity(steps * layers.count)
+    }
+
     /// Appends one step's statistics.
     mutating func recordStep(emitters: [any SpikeEmitter], synapses: [any SynapticOperator], batch: Int) {
         for (e, emitter) in emitters.enumerated() {

@@ -82,6 +82,7 @@ public final class SpikingExecutor {
         var result = SpikingBatchResult(batch: total, sites: emitters.map { ($0.site, $0.neuronsPerSample) },
                                         layers: synapses.map { ($0.layer, $0.fanOut) }, readout: semantics.readout)
         result.predictions = [Int](repeating: -1, count: steps * total)
+        result.reserve(steps: min(steps, 4096))
         var finalLogits = [Float](repeating: 0, count: total * classes)
         var active = ids.indices.map { $0 }  // batch position → position in `ids`
         for (p, id) in ids.enumerated() { positions[p] = id }
