@@ -77,7 +77,7 @@ slurm-test: build
 	tools/slurm_test.sh
 
 # Offline checks of deploy/k8s: YAML parse, invariants, and the pods' commands run locally (needs PyYAML).
-deploy-check:
+deploy-check: build
 	$(PYTHON) tools/check_deploy.py
 
 clean:

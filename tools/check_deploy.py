@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Offline checks of deploy/k8s (no cluster needed; no network): parse every manifest with PyYAML, check the
-invariants the files rely on, and run the pods' shell commands locally, against tools/spikify_standin.py (or
-SPIKIFY=path/to/spikify once it has eval --shards and merge: it then converts the bundled QANN first and
-evaluates the first CHECK_LIMIT images, default 64), with JOB_COMPLETION_INDEX = 0 … completions-1,
+invariants the files rely on, and run the pods' shell commands locally with the built spikify (.build/release/spikify, or SPIKIFY=path): it
+converts the bundled QANN and evaluates the first CHECK_LIMIT images (default 64), with
+JOB_COMPLETION_INDEX = 0 … completions-1,
 then the merge — the same flow as on a cluster, on this machine's filesystem.
 
     tools/check_deploy.py            (needs python3 with PyYAML; exit status 0 = all checks passed)
@@ -69,22 +69,18 @@ def main() -> int:
           f"completions ({ev['spec']['completions']}) == eval SHARDS ({shards}) == merge SHARDS ({envs['merge']['SHARDS']})")
     check(ev["spec"]["parallelism"] <= ev["spec"]["completions"], "parallelism <= completions")
 
-    standin = os.path.join(ROOT, "tools", "spikify_standin.py")
-    spikify = os.path.abspath(os.environ.get("SPIKIFY", standin))
-    real = spikify != standin
-    # The real evaluator needs a converted model, and a full MNIST run per pod is slow: evaluate the first
-    # LIMIT images (the pods' commands get --limit appended here, locally only).
-    limit = os.environ.get("CHECK_LIMIT", "64") if real else ""
+    spikify = os.path.abspath(os.environ.get("SPIKIFY", os.path.join(ROOT, ".build", "release", "spikify")))
+    check(os.access(spikify, os.X_OK), f"{spikify} is built (make build)")
+    # A full MNIST run per pod is slow: evaluate the first LIMIT images (the pods' commands get --limit appended
+    # here, locally only).
+    limit = os.environ.get("CHECK_LIMIT", "64")
     with tempfile.TemporaryDirectory(prefix="spikify-k8s-") as tmp:
         for d in ("bin", "models", "data"):
             os.makedirs(os.path.join(tmp, d))
         os.symlink(os.path.abspath(spikify), os.path.join(tmp, "bin", "spikify"))
         qann = os.path.join(ROOT, "models", "vit-mnist-relu-qann16.h5")
-        if real:
-            subprocess.run([spikify, "convert", "--model", qann, "--method", "spikezip", "--out",
-                            os.path.join(tmp, "models", "snn.h5")], check=True, capture_output=True)
-        else:
-            shutil.copy(qann, os.path.join(tmp, "models", "snn.h5"))  # the stand-in only hashes it
+        subprocess.run([spikify, "convert", "--model", qann, "--method", "spikezip", "--out",
+                        os.path.join(tmp, "models", "snn.h5")], check=True, capture_output=True)
         shutil.copy(os.path.join(ROOT, "models", "data", "mnist-test.h5"), os.path.join(tmp, "data", "test.h5"))
 
         def pod(job: dict, env: dict) -> subprocess.CompletedProcess:

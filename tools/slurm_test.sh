@@ -14,8 +14,7 @@
 #    (re-running shard 0 leaves its report byte-identical).
 # 5. Always (trap EXIT): cancels its jobs, stops the daemons it started by process id, removes the directory.
 #
-# Which spikify: SPIKIFY (default .build/release/spikify). When it has no `eval --shards`/`merge` yet, the test
-# runs tools/spikify_standin.py instead (same CLI contract; says so loudly). SLURM_TEST_STANDIN=1 forces it.
+# Which spikify: SPIKIFY (default .build/release/spikify, built by `make slurm-test`).
 # Other knobs: SHARDS (4), TIMESTEPS (32), LIMIT (first N images, default 200; LIMIT= for all 1000),
 # SLURM_TEST_TIMEOUT (300),
 # SLURM_TEST_KEEP=1 keeps the temporary directory (daemons are stopped anyway).
@@ -69,17 +68,12 @@ t_ready=$(date +%s)
 
 # ------------------------------------------------------------------------------------- which spikify to test
 SPIKIFY=${SPIKIFY:-$repo/.build/release/spikify}
-mode=real
 eval_help=
 [[ -x "$SPIKIFY" ]] && eval_help=$("$SPIKIFY" help eval 2>/dev/null || true)   # no grep -q: pipefail + SIGPIPE
-if [[ "${SLURM_TEST_STANDIN:-0}" == 1 || "$eval_help" != *--shards* ]] || ! "$SPIKIFY" help merge >/dev/null 2>&1; then
-  mode=standin
+if [[ "$eval_help" != *--shards* ]] || ! "$SPIKIFY" help merge >/dev/null 2>&1; then
+  die "$SPIKIFY lacks 'eval --shards' or 'merge' (build it with: make build)"
 fi
-if [[ $mode == standin ]]; then
-  say "NOTE: $SPIKIFY has no 'eval --shards' / 'merge' yet: using the stand-in tools/spikify_standin.py (same CLI contract)"
-  SPIKIFY="$repo/tools/spikify_standin.py"
-fi
-say "spikify under test: $SPIKIFY ($mode)"
+say "spikify under test: $SPIKIFY"
 
 # ------------------------------------------------------------------------------------- 2. temporary cluster
 tmp=$(mktemp -d /tmp/spikify-slurm.XXXXXX)
@@ -212,13 +206,9 @@ say "node localhost idle: $(sinfo -h -N -o '%N %c CPUs %m MB %P')"
 # ---------------------------------------------------------------------------------------- 4. the evaluation
 eval_args=()
 [[ -n "$LIMIT" ]] && eval_args+=(--limit "$LIMIT")
-if [[ $mode == real ]]; then
-  MODEL="$tmp/relu-qann16-snn.h5"
-  say "converting $QANN"
-  "$SPIKIFY" convert --model "$QANN" --method spikezip --out "$MODEL" >/dev/null
-else
-  MODEL="$QANN"   # the stand-in only hashes the model file
-fi
+MODEL="$tmp/relu-qann16-snn.h5"
+say "converting $QANN"
+"$SPIKIFY" convert --model "$QANN" --method spikezip --out "$MODEL" >/dev/null
 say "unsharded baseline: eval --timesteps $TIMESTEPS ${eval_args[*]}"
 t_base=$(date +%s)
 (cd "$tmp/baseline" && "$SPIKIFY" eval --model "$MODEL" --data "$DATA" --timesteps "$TIMESTEPS" "${eval_args[@]}" \
@@ -257,4 +247,4 @@ before=$(sha256sum <"$tmp/reports/shard-0.json")
   || fail "re-running shard 0 with --resume failed"
 [[ $(sha256sum <"$tmp/reports/shard-0.json") == "$before" ]] || fail "--resume rewrote shard-0.json (not idempotent)"
 say "--resume: re-running shard 0 left its report untouched ($(head -c 100 "$tmp/resume.txt"))"
-say "PASSED ($mode spikify): merged report == unsharded report; $(( $(date +%s) - t_ready )) s after installation, $(($(date +%s) - t_start)) s in all"
+say "PASSED: merged report == unsharded report; $(( $(date +%s) - t_ready )) s after installation, $(($(date +%s) - t_start)) s in all"
