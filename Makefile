@@ -72,7 +72,6 @@ bench: build venv
 
 # A real single-node Slurm cluster (installs slurmctld/slurmd/munge with apt-get when missing): sharded eval as an
 # array job + merge job (afterok), merged report compared with an unsharded run. Not part of `make test`.
-# Uses .build/release/spikify when it has `eval --shards` and `merge`, else tools/spikify_standin.py.
 slurm-test: build
 	tools/slurm_test.sh
 
