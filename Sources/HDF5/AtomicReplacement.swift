@@ -3,13 +3,37 @@ import Foundation
 /// The one way Spikify writes an output file (HDF5 and JSON alike): the content goes to a temporary file beside
 /// the target, which is then renamed over it, so an interrupted run never leaves a half-written output and a file
 /// already at the path stays unchanged until the new one is complete.
+///
+/// Temporary files are named `.<name>.spikify-incomplete-<pid>-<uuid>.tmp`: hidden, and recognisable as the
+/// leftovers of a killed run, never as output. While one exists it is registered, so a signal handler can remove
+/// it (``removeIncomplete()``, called by the CLI on SIGINT and SIGTERM). An existing output path that is not a
+/// regular file (a FIFO, a device such as /dev/null, a directory) is refused rather than replaced.
 public enum AtomicReplacement {
+    private final class Pending: @unchecked Sendable {
+        let lock = NSLock()
+        var paths: Set<String> = []
+        var interrupted = false
+    }
+    private static let pending = Pending()
+
     /// Runs `fill` with a temporary path beside `path`, then renames it to `path`. If `fill` or the rename fails,
     /// the temporary file is removed and the error rethrown (rename failures as ``HDF5Error/writeFailed``).
     public static func write(_ path: String, _ fill: (String) throws -> Void) throws {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw HDF5Error.writeFailed(file: path, path: "/", reason: "it exists and is not a regular file "
+                + "(\(FileKind.describe(info.st_mode))); refusing to replace it")
+        }
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + "."
-            + UUID().uuidString + ".tmp"
+        let temporary = url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".spikify-incomplete-"
+            + "\(getpid())-\(UUID().uuidString).tmp"
+        try pending.lock.withLock {
+            guard !pending.interrupted else {
+                throw HDF5Error.writeFailed(file: path, path: "/", reason: "the process is being interrupted")
+            }
+            pending.paths.insert(temporary)
+        }
+        defer { pending.lock.withLock { _ = pending.paths.remove(temporary) } }
         do {
             try fill(temporary)
             guard rename(temporary, path) == 0 else {
@@ -19,6 +43,35 @@ public enum AtomicReplacement {
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
+        }
+    }
+
+    /// Removes the temporary files of writes in progress and refuses new ones: for a signal handler running on its
+    /// own thread (not in signal context), just before the process dies. A write that finishes meanwhile has
+    /// renamed its file; unlinking an open file is safe. A write registered just before may not have created its
+    /// file yet, so a second pass a moment later removes what it created.
+    public static func removeIncomplete() {
+        let paths = pending.lock.withLock {
+            pending.interrupted = true
+            return pending.paths
+        }
+        for path in paths { unlink(path) }
+        usleep(20_000)
+        for path in pending.lock.withLock({ pending.paths }) { unlink(path) }
+    }
+}
+
+/// Names of file kinds for messages.
+enum FileKind {
+    static func describe(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a regular file"
         }
     }
 }

@@ -34,17 +34,18 @@ public final class HDF5File: @unchecked Sendable {
     /// Opens an existing file read-only.
     ///
     /// - Throws: ``HDF5Error/fileNotFound(file:)`` if nothing is at `path`,
-    ///   ``HDF5Error/notHDF5(file:)`` if it is not an HDF5 file (or is a directory), and
-    ///   ``HDF5Error/cannotOpen(file:reason:)`` if it cannot be read or HDF5 cannot open
-    ///   it (e.g. truncated).
+    ///   ``HDF5Error/notHDF5(file:)`` if it is not an HDF5 file, and
+    ///   ``HDF5Error/cannotOpen(file:reason:)`` if it is not a regular file (a directory, FIFO or device),
+    ///   cannot be read, or HDF5 cannot open it (e.g. truncated).
     public static func open(_ path: String) throws(HDF5Error) -> HDF5File {
         HDF5Library.enter()
         defer { HDF5Library.leave() }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .fileNotFound(file: path)
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .fileNotFound(file: path) }
+        // A FIFO would block HDF5's open forever and a device could be endless: only regular files are read.
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .cannotOpen(file: path, reason: "not a regular file (\(FileKind.describe(info.st_mode)))")
         }
-        guard !isDirectory.boolValue else { throw .notHDF5(file: path) }
         let signature = H5Fis_hdf5(path)
         if signature == 0 { throw .notHDF5(file: path) }
         if signature < 0 {  // e.g. no permission to read it

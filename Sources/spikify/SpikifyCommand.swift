@@ -12,4 +12,9 @@ struct SpikifyCommand: ParsableCommand {
             """,
         version: SpikifyVersion.string,
         subcommands: [Inspect.self, Predict.self, Convert.self, Eval.self, Merge.self])
+
+    static func main() {
+        Interruption.install()
+        main(nil)
+    }
 }

@@ -59,8 +59,8 @@ struct EditableCheckpoint {
     }
 }
 
-/// Runs the built `spikify` executable; returns (exit status, stdout, stderr).
-func runSpikify(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+/// The built `spikify` executable (next to the test bundle).
+func spikifyBinary() throws -> URL {
     let candidates = [
         Bundle.main.bundleURL.appendingPathComponent("spikify"),
         Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("spikify"),
@@ -69,8 +69,13 @@ func runSpikify(_ arguments: [String], environment: [String: String] = [:]) thro
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
         throw XCTSkip("spikify executable not built next to the tests")
     }
+    return binary
+}
+
+/// Runs the built `spikify` executable; returns (exit status, stdout, stderr).
+func runSpikify(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = try spikifyBinary()
     process.arguments = arguments
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }

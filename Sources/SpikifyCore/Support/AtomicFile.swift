@@ -13,4 +13,8 @@ public enum AtomicFile {
             throw SpikifyError.invalidArgument("cannot write \(path): \(error.localizedDescription)")
         }
     }
+
+    /// Removes the temporary files of outputs being written (HDF5 or JSON): what the CLI's SIGINT/SIGTERM handler
+    /// calls before the process dies.
+    public static func removeIncompleteOutputs() { AtomicReplacement.removeIncomplete() }
 }
