@@ -95,6 +95,10 @@ public final class ImageDatasetReader: @unchecked Sendable {
         }
         count = s[0]
         guard count >= 1 else { throw SpikifyError.invalidData(file: path, message: "'images' holds no images (N = 0)") }
+        guard count <= ViTConfig.elementLimit else {
+            throw SpikifyError.invalidData(file: path, message: "'images' declares \(count) images; at most "
+                + "\(ViTConfig.elementLimit) are read")
+        }
         hasLabels = root.exists("labels")
         if hasLabels {
             let l = try hdf5 { try root.dataset("labels") }

@@ -70,12 +70,21 @@ public enum SpikingEvaluation {
             var clock = Date()
             let annLogits = forward.logits(data.images)
             a.annSeconds += Date().timeIntervalSince(clock)
+            try forward.checkFinite(annLogits, images: data.images, network: "ANN", file: converted.model.source)
             clock = Date()
             let referenceLogits = reference.logits(data.images)
             a.referenceSeconds += Date().timeIntervalSince(clock)
+            if referenceLogits.scalars.contains(where: { !$0.isFinite }) {
+                throw SpikifyError.invalidData(file: converted.model.source, message: "the \(reference.name) produces "
+                    + "non-finite logits (NaN or infinity) for images \(batch.lowerBound)..<\(batch.upperBound)")
+            }
             clock = Date()
             let r = try executor.run(data.images, samples: Array(batch), timesteps: options.timesteps)
             a.snnSeconds += Date().timeIntervalSince(clock)
+            if r.logits.scalars.contains(where: { !$0.isFinite }) {
+                throw SpikifyError.invalidData(file: converted.model.source, message: "the SNN produces non-finite logits "
+                    + "(NaN or infinity) for images \(batch.lowerBound)..<\(batch.upperBound)")
+            }
             a.add(range: batch, labels: data.labels, ann: annLogits.argmaxRows(), reference: referenceLogits.argmaxRows(),
                   snn: r, logitDifference: Double(r.logits.maxAbsDifference(referenceLogits)))
             progress?(batch.upperBound - range.lowerBound, range.count)

@@ -100,6 +100,7 @@ public enum ConvertedModelFile {
             }
         }
         let config = try json("config", ViTConfig.self)
+        try config.validate(file: path)
         let description = try json("graph", GraphDescription.self)
         var tensors: [String: Tensor] = [:]
         guard root.isGroup("tensors") else { throw SpikifyError.invalidData(file: path, message: "no 'tensors' group") }

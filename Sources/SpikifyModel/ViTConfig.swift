@@ -64,3 +64,39 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var headDim: Int { embedDim / numHeads }
     public var patchFeatures: Int { channels * patchSize * patchSize }
 }
+
+extension ViTConfig {
+    /// Largest side, width, depth, class count or element count a configuration may declare: far beyond any ViT,
+    /// and small enough that every size computed from them stays within Int and fits in memory checks.
+    public static let sizeLimit = 1 << 16
+    public static let elementLimit = 1 << 31
+
+    /// Checks everything the forward pass and the spiking graph rely on: positive sizes within limits, a patch that
+    /// tiles the image, heads that divide the width, a finite positive LayerNorm eps, one finite mean and one finite
+    /// positive std per channel, levels in 2 … 2²⁴. `file` names the source in the error.
+    public func validate(file: String) throws {
+        func bad(_ message: String) -> SpikifyError { .invalidConfig(file: file, message: message) }
+        for (name, value) in [("image_size", imageSize), ("patch_size", patchSize), ("channels", channels),
+                              ("embed_dim", embedDim), ("depth", depth), ("num_heads", numHeads), ("mlp_dim", mlpDim),
+                              ("num_classes", numClasses)] where !(1...Self.sizeLimit).contains(value) {
+            throw bad("\(name) is \(value); expected 1 … \(Self.sizeLimit)")
+        }
+        guard imageSize % patchSize == 0 else { throw bad("patch_size \(patchSize) does not tile image_size \(imageSize)") }
+        guard embedDim % numHeads == 0 else { throw bad("\(numHeads) heads do not divide the width \(embedDim)") }
+        let (tokenElements, o1) = tokenCount.multipliedReportingOverflow(by: max(embedDim, mlpDim))
+        let (scoreElements, o2) = (tokenCount * tokenCount).multipliedReportingOverflow(by: numHeads)
+        guard !o1, !o2, tokenElements <= Self.elementLimit, scoreElements <= Self.elementLimit else {
+            throw bad("\(tokenCount) tokens of width \(embedDim) (MLP \(mlpDim), \(numHeads) heads) exceed "
+                + "\(Self.elementLimit) values per image")
+        }
+        guard layerNormEps.isFinite, layerNormEps > 0 else {
+            throw bad("layer_norm_eps is \(layerNormEps); expected a finite positive number")
+        }
+        guard mean.count == channels, std.count == channels else {
+            throw bad("mean and std need one value per input channel (\(channels)); got \(mean.count) and \(std.count)")
+        }
+        if let m = mean.first(where: { !$0.isFinite }) { throw bad("mean holds \(m); expected finite values") }
+        if let s = std.first(where: { !($0.isFinite && $0 > 0) }) { throw bad("std holds \(s); expected finite positive values") }
+        if let levels, !(2...(1 << 24)).contains(levels) { throw bad("levels is \(levels); expected 2 … \(1 << 24)") }
+    }
+}

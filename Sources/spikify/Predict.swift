@@ -35,6 +35,13 @@ struct Predict: ParsableCommand {
         let (logits, labels) = try Prediction.logits(of: reader, range: 0..<reader.count, batchSize: batchSize,
                                                      progress: bar.update) { forward.logits($0) }
         let seconds = Date().timeIntervalSince(start)
+        if logits.scalars.contains(where: { !$0.isFinite }) {
+            // Find the first batch with non-finite logits and name where they first appear.
+            for s in stride(from: 0, to: reader.count, by: batchSize) {
+                let images = try reader.images(s..<min(reader.count, s + batchSize))
+                try forward.checkFinite(forward.logits(images), images: images, network: "ANN", file: model)
+            }
+        }
         try LogitsFile.write(logits, to: out)
         print("wrote \(out): logits [\(logits.shape[0]), \(logits.shape[1])]")
         if let labels {

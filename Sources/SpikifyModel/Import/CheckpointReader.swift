@@ -39,15 +39,30 @@ struct CheckpointReader {
         }
         self.layout = layout
         var tensors: [String: String] = [:], steps: [Site: String] = [:], unexpected: [String] = []
+        var duplicates: [(String, String)] = []
         for (key, p) in normalised {
             switch layout.target(of: key) {
-            case .tensor(let name)?: tensors[name] = p
-            case .step(let site)?: steps[site] = p
+            case .tensor(let raw)?:
+                // `blocks.01.x` and `blocks.1.x` name the same tensor.
+                let name = CanonicalKeys.blockKey(raw).map { "blocks.\($0.0).\($0.1)" } ?? raw
+                if let other = tensors[name] { duplicates.append((other, p)) } else { tensors[name] = p }
+            case .step(let site)?:
+                if let other = steps[site] { duplicates.append((other, p)) } else { steps[site] = p }
             case .ignored?: break
             case nil: unexpected.append(p)
             }
         }
         if !unexpected.isEmpty { throw SpikifyError.unexpectedKeys(file: path, keys: unexpected.sorted()) }
+        // Two keys for one tensor (flat and nested copies, `blocks.01` beside `blocks.1`) are accepted only when
+        // they hold the same values.
+        for (a, b) in duplicates {
+            let (x, y) = try hdf5 { (try opened.root.dataset(a), try opened.root.dataset(b)) }
+            let same = try x.shape == y.shape && hdf5 { try x.readFloats() == y.readFloats() }
+            if !same {
+                throw SpikifyError.invalidData(file: path, message: "'\(a)' and '\(b)' name the same tensor with different "
+                    + "values; keep one of them")
+            }
+        }
         self.tensors = tensors
         self.steps = steps
     }
@@ -100,7 +115,7 @@ struct CheckpointReader {
         switch v {
         case .int(let i): return Int(i)
         case .ints(let a) where a.count == 1: return Int(a[0])
-        case .double(let d) where d == d.rounded(): return Int(d)
+        case .double(let d) where Int(exactly: d) != nil: return Int(exactly: d)
         default: throw SpikifyError.invalidConfig(file: path, message: "attribute '\(n)' is \(v), expected an integer")
         }
     }

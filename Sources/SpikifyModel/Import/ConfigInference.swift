@@ -89,9 +89,11 @@ enum ConfigInference {
         if let levels, levels < 2 {
             throw SpikifyError.invalidConfig(file: file, message: "levels is \(levels), expected at least 2")
         }
-        return ViTConfig(
+        let config = ViTConfig(
             imageSize: grid * p, patchSize: p, channels: channels, embedDim: d, depth: depth, numHeads: heads,
             mlpDim: mlpDim, numClasses: classes, classToken: classToken, globalPool: pool, activation: activation,
             layerNormEps: eps, mean: mean, std: std, levels: levels)
+        try config.validate(file: file)
+        return config
     }
 }
