@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test demo models fixtures keras-fixtures venv bench slurm-test deploy-check clean
+.PHONY: all deps build test test-asan demo models fixtures keras-fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -79,5 +79,10 @@ slurm-test: build
 deploy-check: build
 	$(PYTHON) tools/check_deploy.py
 
+# The test suite under AddressSanitizer (a separate build folder; not part of `make test`).
+test-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address
+	$(SWIFT) test --skip-build --scratch-path .build-asan
+
 clean:
-	rm -rf .build $(DEMO_OUT)
+	rm -rf .build .build-asan $(DEMO_OUT)

@@ -10,21 +10,7 @@ import Spikify
 /// Mergeable evaluation and streamed datasets: shards merged give the report of one run, batch reads equal the
 /// whole file's rows.
 final class EvaluationMergeTests: XCTestCase {
-    /// The report as JSON without the fields that are timings.
-    private func untimed(_ r: EvaluationReport) throws -> NSDictionary {
-        var object = try JSONSerialization.jsonObject(with: try r.json()) as! [String: Any]
-        func strip(_ value: Any) -> Any {
-            if var d = value as? [String: Any] {
-                for k in d.keys where k.contains("seconds") { d[k] = nil }
-                for (k, v) in d { d[k] = strip(v) }
-                return d
-            }
-            if let a = value as? [Any] { return a.map(strip) }
-            return value
-        }
-        object = strip(object) as! [String: Any]
-        return object as NSDictionary
-    }
+    private func untimed(_ r: EvaluationReport) throws -> NSDictionary { try untimedJSON(try r.json()) }
 
     /// The bundled QAT QANN on the first 30 images of the bundled test set, as 3 shards, merged, equals one run
     /// (30 images and T = 24 keep the debug-build suite fast; the slicing is the same for the full set, which

@@ -17,11 +17,7 @@ final class MalformedInputTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     private func edited(_ name: String, _ edit: (inout EditableCheckpoint) -> Void) throws -> String {
-        var c = try EditableCheckpoint(Fixtures.model("timm_gelu_token"))
-        edit(&c)
-        let path = dir.appendingPathComponent(name).path
-        try c.write(path)
-        return path
+        try editedCheckpoint(name, in: dir, edit)
     }
 
     func testMissingKeysAreListed() throws {

@@ -6,17 +6,7 @@ import Spikify
 /// unsharded run's except for timings; every error of merge names the shards.
 final class ShardCLITests: XCTestCase {
     private func json(_ path: String) throws -> NSDictionary {
-        func strip(_ value: Any) -> Any {
-            if var d = value as? [String: Any] {
-                for k in d.keys where k.contains("seconds") { d[k] = nil }
-                for (k, v) in d { d[k] = strip(v) }
-                return d
-            }
-            if let a = value as? [Any] { return a.map(strip) }
-            return value
-        }
-        let object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
-        return strip(object) as! NSDictionary
+        try untimedJSON(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
     func testShardsSlicesCoverEveryIndexOnce() throws {

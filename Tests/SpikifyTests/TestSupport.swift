@@ -111,3 +111,27 @@ extension SpikingOperator {
         samples.withUnsafeBufferPointer { step(StepContext(t: t, batch: batch, samples: $0.baseAddress!, seed: 0)) }
     }
 }
+
+/// A copy of the `timm_gelu_token` fixture edited by `edit`, written as `dir/name` (for malformed-input tests).
+func editedCheckpoint(_ name: String, in dir: URL, _ edit: (inout EditableCheckpoint) -> Void) throws -> String {
+    var c = try EditableCheckpoint(Fixtures.model("timm_gelu_token"))
+    edit(&c)
+    let path = dir.appendingPathComponent(name).path
+    try c.write(path)
+    return path
+}
+
+/// A JSON report as a dictionary without the fields that are timings (keys containing "seconds"), for comparing
+/// reports of different runs.
+func untimedJSON(_ data: Data) throws -> NSDictionary {
+    func strip(_ value: Any) -> Any {
+        if var d = value as? [String: Any] {
+            for k in d.keys where k.contains("seconds") { d[k] = nil }
+            for (k, v) in d { d[k] = strip(v) }
+            return d
+        }
+        if let a = value as? [Any] { return a.map(strip) }
+        return value
+    }
+    return strip(try JSONSerialization.jsonObject(with: data)) as! NSDictionary
+}
