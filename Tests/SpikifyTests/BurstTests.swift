@@ -160,6 +160,14 @@ final class BurstTests: XCTestCase {
         let b = try SpikingExecutor(graph: loaded.graph, batchCapacity: 3).run(data.batch(0..<3), timesteps: 30)
         XCTAssertEqual(a.logits.scalars, b.logits.scalars)
         XCTAssertEqual(a.stepSiteLargestSpike, b.stepSiteLargestSpike)
+        // A file whose /spikezip burst disagrees with its neurons, or exceeds the levels, is refused by name.
+        for (stateBurst, fragments) in [(2, ["spikezip.stbif", "burst differs", "(2)"]), (99, ["/spikezip", "'burst'", "1 … 16"])] {
+            let bad = ConvertedModel(model: c.model, graph: c.graph,
+                                     state: SpikeZIPState(plan: c.plan!, stepSource: "checkpoint", burst: stateBurst))
+            let badPath = dir.appendingPathComponent("bad-\(stateBurst).h5").path
+            try ConvertedModelFile.write(bad, to: badPath)
+            assertSpikifyError([badPath] + fragments) { _ = try ConvertedModelFile.read(badPath) }
+        }
     }
 
     func testEarlyExitPolicyOnASmallCase() throws {
