@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan demo models fixtures keras-fixtures venv bench slurm-test deploy-check clean
+.PHONY: all deps build test test-asan demo latency models fixtures keras-fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -69,6 +69,17 @@ keras-fixtures: $(VENV)/.keras-hub
 # ANN and SNN throughput, release build, against PyTorch measured in the same run (needs the venv).
 bench: build venv
 	tools/bench.sh
+
+# The measurements of docs/latency.md: burst spikes B = 1…16 and two early-exit policies on the bundled QAT QANN
+# (the first LATENCY_IMAGES test images; reports in out/latency-burst*.json and out/latency-stable3-burst*.json).
+LATENCY_IMAGES ?= 500
+latency: build
+	@mkdir -p $(DEMO_OUT)
+	$(BIN) convert --model models/vit-mnist-relu-qann16.h5 --out $(DEMO_OUT)/qann16.h5
+	$(BIN) eval --model $(DEMO_OUT)/qann16.h5 --data models/data/mnist-test.h5 --until-quiet --timesteps 256 \
+	  --limit $(LATENCY_IMAGES) --burst 1,2,4,8,16 --exit-when stable:2,margin:1 --report $(DEMO_OUT)/latency.json
+	$(BIN) eval --model $(DEMO_OUT)/qann16.h5 --data models/data/mnist-test.h5 --until-quiet --timesteps 256 \
+	  --limit $(LATENCY_IMAGES) --burst 1,2,4,8 --exit-when stable:3 --report $(DEMO_OUT)/latency-stable3.json
 
 # A real single-node Slurm cluster (installs slurmctld/slurmd/munge with apt-get when missing): sharded eval as an
 # array job + merge job (afterok), merged report compared with an unsharded run. Not part of `make test`.

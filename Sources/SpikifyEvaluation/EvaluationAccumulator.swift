@@ -42,6 +42,25 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
     public var annSeconds: Double = 0
     public var referenceSeconds: Double = 0
     public var snnSeconds: Double = 0
+    /// With an exit policy (`--exit-when`): what the samples would have given had they left early.
+    public var earlyExit: EarlyExitCounts?
+
+    /// Counts of a confidence-based early exit (``ExitPolicy``), next to running until quiet.
+    public struct EarlyExitCounts: Codable, Sendable, Equatable {
+        /// The policy, as `--exit-when` spells it.
+        public var policy: String
+        /// Samples whose prediction at their exit is right / equals the ANN's / the reference's.
+        public var correct = 0
+        public var agreesWithANN = 0
+        public var agreesWithReference = 0
+        /// Samples that left before going quiet (before the last step run, when they did not).
+        public var exitedEarly = 0
+        /// Steps run until exit, and steps saved against running until quiet (or T), summed over samples.
+        public var steps = 0
+        public var stepsSaved = 0
+
+        public init(policy: String) { self.policy = policy }
+    }
 
     public init(timesteps: Int) {
         self.timesteps = timesteps
@@ -99,6 +118,18 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
         sampleSpikes += r.sampleSpikes.reduce(0, +)
         stepsSimulated += simulated
         maxAbsLogitDifferenceToReference = max(maxAbsLogitDifferenceToReference, logitDifference)
+        if var e = earlyExit, r.exitSteps.count == n {
+            for i in 0..<n {
+                let prediction = r.exitPredictions[i], steps = r.exitSteps[i] ?? r.stepsActive[i]
+                if let labels, prediction == labels[i] { e.correct += 1 }
+                if prediction == ann[i] { e.agreesWithANN += 1 }
+                if prediction == reference[i] { e.agreesWithReference += 1 }
+                e.steps += steps
+                e.stepsSaved += r.stepsActive[i] - steps
+                if steps < r.stepsActive[i] { e.exitedEarly += 1 }
+            }
+            earlyExit = e
+        }
     }
 
     /// Adds another accumulator's counts (a shard of the same model, options and data set).
@@ -114,6 +145,10 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
         }
         guard o.samples == 0 || (o.sites == sites && o.layers == layers && o.neurons == neurons) else {
             throw SpikifyError.invalidArgument("cannot merge evaluations of different networks (sites or layers differ)")
+        }
+        guard earlyExit?.policy == o.earlyExit?.policy else {
+            throw SpikifyError.invalidArgument("cannot merge evaluations with different exit policies (--exit-when "
+                + "\(earlyExit?.policy ?? "none") and \(o.earlyExit?.policy ?? "none"))")
         }
         for s in o.slices { try checkDisjoint(s[0], s[1]) }
         for s in o.slices { addSlice(s[0], s[1]) }
@@ -142,6 +177,15 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
         sampleSpikes += o.sampleSpikes
         stepsSimulated += o.stepsSimulated
         maxAbsLogitDifferenceToReference = max(maxAbsLogitDifferenceToReference, o.maxAbsLogitDifferenceToReference)
+        if var e = earlyExit, let x = o.earlyExit {
+            e.correct += x.correct
+            e.agreesWithANN += x.agreesWithANN
+            e.agreesWithReference += x.agreesWithReference
+            e.exitedEarly += x.exitedEarly
+            e.steps += x.steps
+            e.stepsSaved += x.stepsSaved
+            earlyExit = e
+        }
         annSeconds += o.annSeconds
         referenceSeconds += o.referenceSeconds
         snnSeconds += o.snnSeconds

@@ -71,6 +71,29 @@ public struct EvaluationReport: Codable, Sendable {
         public var meanStepsRun: Double = 0
         /// Spikes over all sites at each step t = 1…T, summed over the data set.
         public var spikesPerStep: [Int] = []
+        /// Spikes (Σ|k| over every site and step) and spike events (non-zero messages) per image: with burst
+        /// spikes a message carries up to B spikes, so runs at different B compare on these, not on T alone
+        /// (docs/latency.md). Absent in reports written before Spikify recorded them.
+        public var spikesPerImage: Double?
+        public var spikeEventsPerImage: Double?
+        /// With `--exit-when`: the result had samples left early, next to running until quiet.
+        public var earlyExit: EarlyExit?
+    }
+    /// Confidence-based early exit (``ExitPolicy``) against running until quiet (or T).
+    public struct EarlyExit: Codable, Sendable {
+        public var policy: String
+        /// Accuracy and agreement of the predictions at exit.
+        public var accuracy: Double?
+        public var agreementWithANN: Double
+        public var agreementWithReference: Double
+        /// The same without early exit: each sample's prediction after its last step (settled when it went quiet).
+        public var accuracyUntilQuiet: Double?
+        public var agreementWithReferenceUntilQuiet: Double
+        /// Mean steps run per sample with early exit and without, the mean saved, and the fraction that left early.
+        public var meanSteps: Double
+        public var meanStepsUntilQuiet: Double
+        public var meanStepsSaved: Double
+        public var exitedEarly: Double
     }
     public struct SiteStatistics: Codable, Sendable {
         public var site: String
@@ -103,6 +126,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var model: String
     public var method: String
     public var levels: Int?
+    /// The largest spike per neuron and step (`--burst`; 1: single spikes). Absent in older reports.
+    public var burst: Int?
     public var samples: Int
     public var dataset: String?
     public var spikifyVersion = SpikifyVersion.string
@@ -162,6 +187,7 @@ public struct EvaluationReport: Codable, Sendable {
         model = converted.model.source
         method = converted.method
         levels = converted.levels
+        burst = converted.burst
         samples = a.samples
         self.dataset = dataset
         blasCore = BLAS.coreName
@@ -195,6 +221,16 @@ public struct EvaluationReport: Codable, Sendable {
         snn.secondsPerImage = a.snnSeconds / Double(n)
         snn.meanStepsRun = Double(a.stepsSimulated) / Double(n)
         snn.spikesPerStep = (0..<a.timesteps).map { t in a.siteSpikes.reduce(0) { $0 + $1[t] } }
+        snn.spikesPerImage = Double(a.siteSpikes.reduce(0) { $0 + $1.reduce(0, +) }) / Double(n)
+        snn.spikeEventsPerImage = Double(a.siteEvents.reduce(0) { $0 + $1.reduce(0, +) }) / Double(n)
+        if let e = a.earlyExit {
+            snn.earlyExit = EarlyExit(
+                policy: e.policy, accuracy: labelled ? fraction(e.correct) : nil,
+                agreementWithANN: fraction(e.agreesWithANN), agreementWithReference: fraction(e.agreesWithReference),
+                accuracyUntilQuiet: snn.accuracy?.last, agreementWithReferenceUntilQuiet: snn.agreementWithReference.last ?? 0,
+                meanSteps: Double(e.steps) / Double(n), meanStepsUntilQuiet: snn.meanStepsRun,
+                meanStepsSaved: Double(e.stepsSaved) / Double(n), exitedEarly: fraction(e.exitedEarly))
+        }
         if reference.name == "qann" {  // the keys scripts read since Spikify 0.1
             qann = QANN(accuracy: reference.accuracy, agreementWithANN: reference.agreementWithANN)
             snn.agreementWithQANN = snn.agreementWithReference

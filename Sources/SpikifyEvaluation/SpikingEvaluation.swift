@@ -14,7 +14,11 @@ public enum SpikingEvaluation {
         public var batchSize: Int
         /// Keep the accumulator in the report (shard reports, for `spikify merge`).
         public var keepAccumulator: Bool
-        public init(timesteps: Int, untilQuiet: Bool = false, batchSize: Int = 16, keepAccumulator: Bool = false) {
+        /// Confidence-based early exit to measure next to running until quiet (`--exit-when`; nil: off).
+        public var exitPolicy: ExitPolicy?
+        public init(timesteps: Int, untilQuiet: Bool = false, batchSize: Int = 16, keepAccumulator: Bool = false,
+                    exitPolicy: ExitPolicy? = nil) {
+            self.exitPolicy = exitPolicy
             self.timesteps = timesteps
             self.untilQuiet = untilQuiet
             self.batchSize = batchSize
@@ -64,6 +68,7 @@ public enum SpikingEvaluation {
         let reference = converted.reference
         let executor = try SpikingExecutor(graph: converted.graph, batchCapacity: min(options.batchSize, max(range.count, 1)))
         var a = EvaluationAccumulator(timesteps: options.timesteps)
+        if let policy = options.exitPolicy { a.earlyExit = .init(policy: policy.description) }
         for start in stride(from: range.lowerBound, to: range.upperBound, by: options.batchSize) {
             let batch = start..<min(range.upperBound, start + options.batchSize)
             let data = try load(batch)
@@ -79,7 +84,8 @@ public enum SpikingEvaluation {
                     + "non-finite logits (NaN or infinity) for images \(batch.lowerBound)..<\(batch.upperBound)")
             }
             clock = Date()
-            let r = try executor.run(data.images, samples: Array(batch), timesteps: options.timesteps)
+            let r = try executor.run(data.images, samples: Array(batch), timesteps: options.timesteps,
+                                     exitPolicy: options.exitPolicy)
             a.snnSeconds += Date().timeIntervalSince(clock)
             if r.logits.scalars.contains(where: { !$0.isFinite }) {
                 throw SpikifyError.invalidData(file: converted.model.source, message: "the SNN produces non-finite logits "

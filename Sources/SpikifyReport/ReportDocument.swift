@@ -97,6 +97,8 @@ public struct ReportDocument: Decodable, Sendable {
     public var model: String?
     public var method: String?
     public var levels: Int?
+    /// The largest spike per neuron and step (`eval --burst`; absent in older reports: 1). docs/latency.md.
+    public var burst: Int?
     public var samples: Int?
     public var spikifyVersion: String?
     public var blasCore: String?
@@ -134,11 +136,13 @@ public struct ReportDocument: Decodable, Sendable {
         }
     }
 
-    /// A short name for legends and headings: model, method and levels, e.g. `vit-mnist · spikezip · L=16`.
+    /// A short name for legends and headings: model, method, levels and burst spikes when B > 1, e.g.
+    /// `vit-mnist · spikezip · L=16 · B=4` (the curves of a `--burst` sweep differ in B only).
     public var title: String {
         var parts = [model.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "report"]
         if let method { parts.append(method) }
         if let levels { parts.append("L=\(levels)") }
+        if let burst, burst > 1 { parts.append("B=\(burst)") }
         return parts.joined(separator: " · ")
     }
 

@@ -25,9 +25,27 @@ struct ConversionArguments: ParsableArguments {
     @Option(help: "Seed of the counter-based random bits of stochastic methods (saved with the converted model).")
     var seed: UInt64 = 0
 
+    @Option(help: "Burst spikes: a neuron emits up to B spikes of one sign per step (1 ≤ B ≤ levels; 1 = SpikeZIP-TF's single spikes; exact at quiescence for every B; docs/latency.md). eval also takes a list B1,B2,… and evaluates each.")
+    var burst: String?
+
+    /// The values of `--burst` (nil when absent): integers 1 … 2²⁴, no repeats.
+    func bursts() throws -> [Int]? {
+        guard let burst else { return nil }
+        var values: [Int] = []
+        for part in burst.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let b = Int(part.trimmingCharacters(in: .whitespaces)), (1...(1 << 24)).contains(b) else {
+                throw ValidationError("--burst must be an integer 1 … levels or a list such as 1,2,4,8; got '\(burst)'")
+            }
+            guard !values.contains(b) else { throw ValidationError("--burst lists \(b) twice ('\(burst)')") }
+            values.append(b)
+        }
+        return values
+    }
+
     func validate() throws {
         if let levels, levels < 2 || levels > 1 << 24 { throw ValidationError("--levels must be 2 … \(1 << 24)") }
         if let calibSamples, calibSamples < 1 { throw ValidationError("--calib-samples must be at least 1") }
+        _ = try bursts()
         _ = try parsedCalibrationMethod()
     }
 
@@ -48,9 +66,9 @@ struct ConversionArguments: ParsableArguments {
     }
 
     /// Imports `modelPath` and converts it in memory.
-    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int) throws -> ConvertedModel {
+    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, burst: Int = 1) throws -> ConvertedModel {
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
-        var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed)
+        var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed, burst: burst)
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
         if let calib {
             let reader = try ImageDatasetReader(calib, for: model.config)

@@ -22,11 +22,19 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images per batch during calibration.")
     var batchSize = 32
 
+    func validate() throws {
+        if let bursts = try conversion.bursts(), bursts.count != 1 {
+            throw ValidationError("convert --burst takes one value (a list is for eval), got '\(conversion.burst ?? "")'")
+        }
+    }
+
     func run() throws {
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
+        let burst = try conversion.bursts()?.first ?? 1
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, burst: burst)
         try ConvertedModelFile.write(converted, to: out)
         let neurons = converted.graph.neuronSites.reduce(0) { $0 + $1.neurons }
-        print("wrote \(out): \(converted.method), \(converted.levels.map { "\($0) levels, " } ?? "")\(converted.graph.nodes.count) operators, "
+        print("wrote \(out): \(converted.method), \(converted.levels.map { "\($0) levels, " } ?? "")"
+            + "\(converted.burst > 1 ? "burst \(converted.burst), " : "")\(converted.graph.nodes.count) operators, "
             + "\(converted.graph.neuronSites.count) neuron sites (\(neurons) neurons per image)")
     }
 }

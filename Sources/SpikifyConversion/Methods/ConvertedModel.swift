@@ -24,6 +24,16 @@ public struct ConvertedModel: Sendable {
     public var reference: ReferenceNetwork { state.referenceNetwork(for: model) }
     /// What the method records about itself (levels, step source, …), for summaries and reports.
     public var methodDescription: [String: String] { state.description }
+    /// The largest spike a neuron emits in one step (1 for single-spike methods; docs/latency.md).
+    public var burst: Int { state.burst }
+
+    /// The same network with neurons that emit up to `burst` spikes per step (`--burst B`, docs/latency.md).
+    /// Methods without graded spikes accept only 1; the reference network does not change.
+    public func withBurst(_ burst: Int) throws -> ConvertedModel {
+        var copy = self
+        copy.state = try state.settingBurst(burst, graph: &copy.graph)
+        return copy
+    }
 }
 
 /// The network a method's SNN is measured against, with the name reports use for it (`qann` for SpikeZIP-TF).
@@ -56,6 +66,22 @@ package protocol MethodState: Sendable {
     func write(to group: HDF5Group) throws
     /// Whether another state holds the same data (a saved and reloaded model compares equal).
     func isEqual(to other: any MethodState) -> Bool
+    /// The largest spike per neuron and step (methods with graded spikes; 1 otherwise).
+    var burst: Int { get }
+    /// Sets the largest spike per neuron and step on the graph's neurons; returns the updated state. Methods
+    /// without graded spikes accept only 1.
+    func settingBurst(_ burst: Int, graph: inout SpikingGraph) throws -> any MethodState
+}
+
+extension MethodState {
+    package var burst: Int { 1 }
+    package func settingBurst(_ burst: Int, graph: inout SpikingGraph) throws -> any MethodState {
+        guard burst == 1 else {
+            throw SpikifyError.invalidArgument("--burst \(burst): \(Self.method) neurons emit single spikes only; "
+                + "expected --burst 1")
+        }
+        return self
+    }
 }
 
 extension MethodState where Self: Equatable {

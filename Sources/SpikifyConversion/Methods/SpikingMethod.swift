@@ -72,7 +72,8 @@ public enum ConversionMethods {
     public static func convert(
         _ model: ViTModel, method: String, options: ConversionOptions, progress: ((Int, Int) -> Void)? = nil
     ) throws -> ConvertedModel {
-        try self.method(named: method).convert(model, options: options, progress: progress)
+        let converted = try self.method(named: method).convert(model, options: options, progress: progress)
+        return options.burst == 1 ? converted : try converted.withBurst(options.burst)
     }
 }
 
@@ -94,9 +95,12 @@ public struct ConversionOptions: Sendable {
     public var seed: UInt64
     /// Extra metadata recorded in the converted model (source SHA-256, say).
     public var metadata: [String: String]
+    /// Largest spike per neuron and step (`--burst B`; methods with graded spikes, docs/latency.md).
+    public var burst: Int = 1
 
     public init(levels: Int? = nil, steps: StepSource = .checkpoint, calibrationImages: Tensor? = nil,
-                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:]) {
+                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:], burst: Int = 1) {
+        self.burst = burst
         self.levels = levels
         self.steps = steps
         self.calibrationImages = calibrationImages

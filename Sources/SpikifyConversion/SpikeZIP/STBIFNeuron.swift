@@ -2,39 +2,61 @@ import SpikifyCore
 import SpikifyModel
 import SpikifySpiking
 
-/// A single ST-BIF+ neuron (SpikeZIP-TF, You et al., ICML 2024; docs/methods/spikezip.md), in units of its threshold θ.
+/// A single ST-BIF+ neuron (SpikeZIP-TF, You et al., ICML 2024; docs/methods/spikezip.md), in units of its threshold
+/// θ, optionally with burst (multi-level) spikes (docs/latency.md).
 ///
-/// Membrane `u` starts at 0.5 (θ/2) and the count `S` at 0. Each step: `u += x/θ`; fire +1 if `u ≥ 1` and
-/// `S < upper`, else −1 if `u < 0` and `S > lower`; `S += spike`, `u −= spike`. Once its input stops changing and
-/// it falls silent, `S = clamp(floor(X/θ + 0.5), lower, upper)` for the total input X, in any input order.
+/// Membrane `u` starts at 0.5 (θ/2) and the count `S` at 0. Each step: `u += x/θ`; fire a spike `k` (see
+/// ``fire(_:count:lower:upper:burst:)``); `S += k`, `u −= k`. With `burst` B = 1 this is the paper's neuron: fire
+/// +1 if `u ≥ 1` and `S < upper`, else −1 if `u < 0` and `S > lower`. With B > 1 one step may carry up to B spikes
+/// of one sign, the graded spike of multi-threshold neurons (ECMT: Huang et al., "Towards High-performance Spiking
+/// Transformers from ANN to SNN Conversion", ACM MM 2024) and of Loihi 2's integer payloads. For every B, once its
+/// input stops changing and it falls silent, `S = clamp(floor(X/θ + 0.5), lower, upper)` for the total input X, in
+/// any input order: the neuron is silent exactly when `0 ≤ u < 1` or it sits at the bound it is pushed against,
+/// which for a fixed total input holds for one count only, whatever B.
 public struct STBIFNeuron: Sendable, Equatable {
     public let threshold: Float
     public let lower: Int32
     public let upper: Int32
+    /// Largest number of spikes emitted in one step (the spike alphabet is −B…B).
+    public let burst: Int32
     public private(set) var membrane: Float = 0.5
     public private(set) var count: Int32 = 0
 
-    public init(threshold: Float, lower: Int, upper: Int) {
+    public init(threshold: Float, lower: Int, upper: Int, burst: Int = 1) {
         self.threshold = threshold
         self.lower = Int32(lower)
         self.upper = Int32(upper)
+        self.burst = Int32(clamping: max(burst, 1))
     }
 
-    /// Feeds one input current; returns the spike (−1, 0 or +1).
+    /// Feeds one input current; returns the spike k (−B…B; −1, 0 or +1 when B = 1).
     @inline(__always)
     public mutating func step(_ x: Float) -> Int32 {
         let u = membrane + x / threshold
-        let spike = Self.fire(u, count: count, lower: lower, upper: upper)
+        let spike = Self.fire(u, count: count, lower: lower, upper: upper, burst: burst)
         count += spike
         membrane = u - Float(spike)
         return spike
     }
 
-    /// The firing rule shared by the scalar neuron and the layer operator.
+    /// The firing rule shared by the scalar neuron and the layer operator: with the membrane `u` in units of θ,
+    /// `k = clamp(floor(u), −B, B)` bounded so that `S + k` stays within `[lower, upper]`, and k = 0 for `0 ≤ u < 1`.
+    ///
+    /// A spike never overshoots: for `u ≥ 1`, `1 ≤ k ≤ floor(u)` leaves `u − k ≥ 0`; for `u < 0`,
+    /// `floor(u) ≤ k ≤ −1` leaves `u − k < 1`. So the count moves monotonically to the same fixed point as the
+    /// single-spike neuron, in at most ⌈|floor(u)|/B⌉ steps instead of |floor(u)|. B = 1 is bit for bit the
+    /// single-spike rule.
     @inline(__always)
-    static func fire(_ u: Float, count: Int32, lower: Int32, upper: Int32) -> Int32 {
-        if u >= 1 && count < upper { return 1 }
-        if u < 0 && count > lower { return -1 }
+    static func fire(_ u: Float, count: Int32, lower: Int32, upper: Int32, burst: Int32 = 1) -> Int32 {
+        if u >= 1 && count < upper {
+            // min(u, B) first: u may be far above any Int32 (a NaN never gets here).
+            let k = Int32(Swift.min(u, Float(burst)).rounded(.down))
+            return Swift.min(k, upper &- count)
+        }
+        if u < 0 && count > lower {
+            let k = Int32(Swift.max(u, -Float(burst)).rounded(.down))
+            return Swift.max(k, lower &- count)
+        }
         return 0
     }
 }

@@ -21,10 +21,12 @@ private func sameShape(_ n: NodeContext) throws {
     try n.expect(n.output(), rows: n.input(0).rows, width: n.input(0).width, "output")
 }
 
-/// `spikezip.stbif`: ST-BIF+ neurons; attributes `threshold` θ > 0, count bounds `lower` ≤ 0 ≤ `upper`; a site.
+/// `spikezip.stbif`: ST-BIF+ neurons; attributes `threshold` θ > 0, count bounds `lower` ≤ 0 ≤ `upper`, and
+/// optionally `burst` B, the largest spike per step (1 ≤ B ≤ upper − lower + 1, the number of levels; absent: 1,
+/// files written before burst spikes); a site.
 enum STBIFSpec: OperatorSpec {
     static let kind = "spikezip.stbif"
-    struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int }
+    struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
         try sameShape(n)
@@ -32,12 +34,13 @@ enum STBIFSpec: OperatorSpec {
         let theta = try n.float("threshold", positive: true)
         let lower = try n.int("lower", in: -countLimit...0), upper = try n.int("upper", in: 0...countLimit)
         guard lower < upper else { throw n.fail("count bounds [\(lower), \(upper)] are empty") }
-        return Parameters(site: site, threshold: theta, lower: lower, upper: upper)
+        let burst = n.node.attributes["burst"] == nil ? 1 : try n.int("burst", in: 1...(upper - lower + 1))
+        return Parameters(site: site, threshold: theta, lower: lower, upper: upper, burst: burst)
     }
 
     static func instantiate(_ p: Parameters, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         STBIFLayer(site: p.site, input: r.slot(n.node.inputs[0]), output: r.slot(n.node.outputs[0]),
-                   threshold: p.threshold, lower: p.lower, upper: p.upper, batch: r.capacity)
+                   threshold: p.threshold, lower: p.lower, upper: p.upper, burst: p.burst, batch: r.capacity)
     }
 }
 

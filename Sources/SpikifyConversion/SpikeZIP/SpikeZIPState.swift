@@ -8,14 +8,40 @@ import SpikifySpiking
 ///
 /// Saved in the converted file as group `/spikezip` (docs/converted-format.md): attribute `levels`, attribute
 /// `steps` (`checkpoint` or `calibrated`), and one group per site `sites/<site>` with attributes `step`, `lower`,
-/// `upper`, `signed`.
+/// `upper`, `signed`; and attribute `burst` (the largest spike per neuron and step; absent in files written before
+/// burst spikes, which means 1).
 package struct SpikeZIPState: MethodState, Equatable {
     package static let method = SpikeZIPMethod.name
     package var plan: QuantizationPlan
     package var stepSource: String
+    /// Largest spike B of every ST-BIF+ neuron (1: the paper's single-spike neurons; docs/latency.md).
+    package var burst: Int = 1
 
     package var levels: Int? { plan.levels }
-    package var description: [String: String] { ["levels": String(plan.levels), "steps": stepSource] }
+    package var description: [String: String] {
+        ["levels": String(plan.levels), "steps": stepSource, "burst": String(burst)]
+    }
+
+    /// The same network with burst B: every `spikezip.stbif` node's `burst` attribute, the state and the metadata.
+    /// The settled output does not depend on B (docs/latency.md), so the QANN stays the reference.
+    package func settingBurst(_ b: Int, graph: inout SpikingGraph) throws -> any MethodState {
+        try Self.checkBurst(b, levels: plan.levels, what: "--burst")
+        for i in graph.nodes.indices where graph.nodes[i].kind == STBIFSpec.kind {
+            graph.nodes[i].attributes["burst"] = .int(b)
+        }
+        graph.metadata["burst"] = String(b)
+        var state = self
+        state.burst = b
+        return state
+    }
+
+    /// B must be 1 … levels: a larger spike never fits within the count bounds of `levels` levels.
+    static func checkBurst(_ b: Int, levels: Int, what: String) throws {
+        guard (1...levels).contains(b) else {
+            throw SpikifyError.invalidArgument("\(what) is \(b); expected 1 … \(levels) (the quantization levels: no "
+                + "neuron can emit more spikes than levels in one step)")
+        }
+    }
 
     package func referenceNetwork(for model: ViTModel) -> ReferenceNetwork {
         let qann = QuantizedViT(forward: ViTForward(model), plan: plan)
@@ -34,6 +60,7 @@ package struct SpikeZIPState: MethodState, Equatable {
     package func write(to group: HDF5Group) throws {
         try group.setAttribute("levels", .int(Int64(plan.levels)))
         try group.setAttribute("steps", .string(stepSource))
+        try group.setAttribute("burst", .int(Int64(burst)))
         let sites = try group.createGroup("sites")
         for (site, q) in plan.quantizers.sorted(by: { $0.key < $1.key }) {
             let s = try sites.createGroup(site.name)
@@ -53,6 +80,13 @@ package struct SpikeZIPState: MethodState, Equatable {
         try checkLevels(levels, file: file)
         var source = "checkpoint"
         if case .string(let s)? = try hdf5({ try group.attribute("steps") }) { source = s }
+        var burst = 1
+        if let raw = try hdf5({ try group.attribute("burst") }) {
+            guard case .int(let b) = raw, let value = Int(exactly: b), (1...levels).contains(value) else {
+                throw bad("attribute 'burst' is \(raw); expected an integer 1 … \(levels)")
+            }
+            burst = value
+        }
         let siteGroup = try hdf5 { try group.group("sites") }
         var quantizers: [Site: ActivationQuantizer] = [:]
         for name in try hdf5({ try siteGroup.childNames() }) {
@@ -82,8 +116,13 @@ package struct SpikeZIPState: MethodState, Equatable {
                 throw SpikifyError.invalidOperator(file: file, index: index, kind: node.kind, site: node.site,
                     message: "threshold or bounds differ from the site's quantizer in /\(SpikeZIPMethod.name)/sites")
             }
+            guard (node.attributes["burst"] ?? .int(1)) == .int(burst) else {
+                throw SpikifyError.invalidOperator(file: file, index: index, kind: node.kind, site: node.site,
+                    message: "burst differs from /\(SpikeZIPMethod.name) attribute 'burst' (\(burst))")
+            }
         }
-        return SpikeZIPState(plan: QuantizationPlan(levels: levels, quantizers: quantizers), stepSource: source)
+        return SpikeZIPState(plan: QuantizationPlan(levels: levels, quantizers: quantizers), stepSource: source,
+                             burst: burst)
     }
 }
 

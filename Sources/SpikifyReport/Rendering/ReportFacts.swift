@@ -75,7 +75,8 @@ enum ReportFacts {
     /// The model-card rows of a report: configuration, simulation, data and provenance.
     static func modelCard(_ r: ReportDocument) -> [(String, String)] {
         var rows: [(String, String?)] = [("Model", r.model), ("Method", r.method),
-                                         ("Levels", r.levels.map(String.init))]
+                                         ("Levels", r.levels.map(String.init)),
+                                         ("Burst (largest spike per step)", r.burst.map(String.init))]
         if let c = r.config {
             func list(_ v: [Double]?) -> String? { v.map { $0.map { Markup.significant($0) }.joined(separator: ", ") } }
             rows += [("Image size", c.imageSize.map(String.init)), ("Patch size", c.patchSize.map(String.init)),

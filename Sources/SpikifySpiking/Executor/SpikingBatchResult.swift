@@ -39,6 +39,12 @@ public struct SpikingBatchResult: Sendable {
     /// Per step and synaptic layer, flattened `[stepsRun · layers]`: non-zero input messages.
     public private(set) var stepLayerEvents: [Int] = []
 
+    /// With an ``ExitPolicy``, per sample: the steps after which it would leave and its prediction then. A sample
+    /// that never meets the policy leaves when it goes quiet (or after the last step run): its `stepsActive` and
+    /// final prediction. Empty without a policy.
+    public var exitSteps: [Int?] = []
+    public var exitPredictions: [Int] = []
+
     init(batch: Int, sites: [(String, Int)], layers: [(String, Int)], readout: SimulationSemantics.Readout) {
         settleSteps = Array(repeating: nil, count: batch)
         self.sites = sites.map { (name: $0.0, neurons: $0.1) }
@@ -87,5 +93,15 @@ public struct SpikingBatchResult: Sendable {
         }
         predictions.removeLast((steps - stepsRun) * total)
         self.logits = logits
+        if !exitSteps.isEmpty {
+            let last = predictions(afterSteps: stepsRun)
+            for s in 0..<total {
+                // A quiet sample leaves at the step that found it silent, with its final output.
+                let quietAt = settleSteps[s].map { $0 + 1 } ?? stepsActive[s]
+                if let e = exitSteps[s], e < quietAt { continue }
+                exitSteps[s] = quietAt
+                exitPredictions[s] = last[last.startIndex + s]
+            }
+        }
     }
 }

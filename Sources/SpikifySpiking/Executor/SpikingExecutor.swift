@@ -54,8 +54,11 @@ public final class SpikingExecutor {
     /// - Parameters:
     ///   - samples: the data-set index of each image (the key of its random bits); default `0..<B`.
     ///   - compact: keep quiet samples in the batch instead (for tests of the compaction itself).
-    public func run(_ images: Tensor, samples: [Int]? = nil, timesteps: Int, compact: Bool = true) throws
-        -> SpikingBatchResult
+    ///   - exitPolicy: where each sample would leave early (``ExitPolicy``); recorded in
+    ///     ``SpikingBatchResult/exitSteps`` and ``SpikingBatchResult/exitPredictions``, while the sample keeps
+    ///     running, so every other result is the same as without a policy.
+    public func run(_ images: Tensor, samples: [Int]? = nil, timesteps: Int, compact: Bool = true,
+                    exitPolicy: ExitPolicy? = nil) throws -> SpikingBatchResult
     {
         let total = images.rank == 0 ? 0 : images.shape[0]
         let inputInfo = graph.values[graph.input]
@@ -87,6 +90,11 @@ public final class SpikingExecutor {
         var active = ids.indices.map { $0 }  // batch position → position in `ids`
         for (p, id) in ids.enumerated() { positions[p] = id }
         var spikesAt = [Int](repeating: 0, count: total)  // per position, this step
+        var stableRun = [Int](repeating: 0, count: total)  // per sample: steps its prediction has not changed
+        if exitPolicy != nil {
+            result.exitSteps = Array(repeating: nil, count: total)
+            result.exitPredictions = Array(repeating: -1, count: total)
+        }
         for t in 0..<steps {
             let batch = active.count
             if t >= 1 {
@@ -112,6 +120,17 @@ public final class SpikingExecutor {
                 var best = 0
                 for c in 1..<classes where logits[p * classes + c] > logits[p * classes + best] { best = c }
                 result.predictions[t * total + sample] = best
+                guard let exitPolicy, result.exitSteps[sample] == nil else { continue }
+                stableRun[sample] = t >= 1 && result.predictions[(t - 1) * total + sample] == best ? stableRun[sample] + 1 : 0
+                guard stableRun[sample] >= exitPolicy.stableSteps else { continue }
+                if let margin = exitPolicy.margin {
+                    // top-1 − top-2 of the read-out logits (scaled as the readout is).
+                    var second = -Float.infinity
+                    for c in 0..<classes where c != best { second = max(second, logits[p * classes + c]) }
+                    guard (logits[p * classes + best] - second) * scale > margin else { continue }
+                }
+                result.exitSteps[sample] = t + 1
+                result.exitPredictions[sample] = best
             }
             result.stepsRun = t + 1
             guard semantics.quiescenceIsFinal else { continue }
