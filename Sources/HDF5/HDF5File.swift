@@ -34,8 +34,8 @@ public final class HDF5File: @unchecked Sendable {
     /// Opens an existing file read-only.
     ///
     /// - Throws: ``HDF5Error/fileNotFound(file:)`` if nothing is at `path`,
-    ///   ``HDF5Error/notHDF5(file:)`` if it is not an HDF5 file, and
-    ///   ``HDF5Error/cannotOpen(file:reason:)`` if it is not a regular file (a directory, FIFO or device),
+    ///   ``HDF5Error/notHDF5(file:)`` if it is not an HDF5 file (or is a directory), and
+    ///   ``HDF5Error/cannotOpen(file:reason:)`` if it is not a regular file (a FIFO, a device, a socket),
     ///   cannot be read, or HDF5 cannot open it (e.g. truncated).
     public static func open(_ path: String) throws(HDF5Error) -> HDF5File {
         HDF5Library.enter()
@@ -43,6 +43,7 @@ public final class HDF5File: @unchecked Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { throw .fileNotFound(file: path) }
         // A FIFO would block HDF5's open forever and a device could be endless: only regular files are read.
+        if info.st_mode & S_IFMT == S_IFDIR { throw .notHDF5(file: path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw .cannotOpen(file: path, reason: "not a regular file (\(FileKind.describe(info.st_mode)))")
         }

@@ -76,7 +76,7 @@ final class InterruptionTests: XCTestCase {
         XCTAssertNotEqual(input.status, 0)
         XCTAssertTrue(input.err.contains("fifo") && input.err.contains("not a regular file"), input.err)
         let directory = try runSpikify(["inspect", dir.path])
-        XCTAssertTrue(directory.err.contains("a directory"), directory.err)
+        XCTAssertTrue(directory.err.contains("not an HDF5 file"), directory.err)
         // A FIFO or a device as output: refused, left as it was.
         let model = Fixtures.model("spikezip_qann_relu"), data = Fixtures.data("spikezip_qann_relu")
         let toFifo = try runSpikify(["predict", "--model", model, "--data", data, "--out", fifo])
