@@ -32,8 +32,11 @@ struct ConversionArguments: ParsableArguments {
     }
 
     /// The options as recorded in reports (provenance of an in-memory conversion).
-    var description: [String: String] {
-        var d = ["method": method?.rawValue ?? "spikezip", "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
+    var description: [String: String] { recorded(method: method?.rawValue ?? "spikezip") }
+
+    /// The options as recorded in reports, for `method`.
+    func recorded(method: String) -> [String: String] {
+        var d = ["method": method, "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
                  "seed": String(seed)]
         if let levels { d["levels"] = String(levels) }
         if let calib { d["calib"] = calib }
@@ -47,8 +50,9 @@ struct ConversionArguments: ParsableArguments {
         throw ValidationError("--calib-method must be 'mse' or 'pXX' (a percentile in (0, 100]), got '\(calibMethod)'")
     }
 
-    /// Imports `modelPath` and converts it in memory.
-    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int) throws -> ConvertedModel {
+    /// Imports `modelPath` and converts it in memory, with `methodName` when given (`compare`), else `--method`.
+    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, methodName: String? = nil) throws
+        -> ConvertedModel {
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
         var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed)
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
@@ -61,7 +65,8 @@ struct ConversionArguments: ParsableArguments {
             options.metadata["calibration_method"] = "\(calibMethod), \(calibOrder.rawValue)"
         }
         let bar = ProgressBar("calibrate")
-        return try ConversionMethods.convert(model, method: method?.rawValue ?? "spikezip", options: options, progress: bar.update)
+        return try ConversionMethods.convert(model, method: methodName ?? method?.rawValue ?? "spikezip", options: options,
+                                             progress: bar.update)
     }
 }
 

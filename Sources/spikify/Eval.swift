@@ -29,6 +29,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Write the JSON report here (atomically).")
     var report: String?
 
+    @Flag(help: "Also write the HTML report next to --report (R.json → R.html; docs/report.md).")
+    var plot = false
+
     @Option(name: .customLong("batch-size"), help: "Images per batch.")
     var batchSize = 16
 
@@ -52,6 +55,9 @@ struct Eval: ParsableCommand {
         guard batchSize > 0, batchSize <= 1 << 16 else { throw ValidationError("--batch-size must be 1 … \(1 << 16)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if shard != nil && shards != nil { throw ValidationError("give --shard I/N or --shards N, not both") }
+        if plot && report == nil {
+            throw ValidationError("--plot needs --report R.json: the HTML page is written next to it (R.html)")
+        }
         if (shard != nil || shards != nil || resume) && report == nil {
             throw ValidationError("--shard, --shards and --resume need --report (the shard report's path)")
         }
@@ -75,6 +81,7 @@ struct Eval: ParsableCommand {
         if resume, let report, FileManager.default.fileExists(atPath: report),
            let existing = try? EvaluationReport.read(report), existing.provenance == provenance, existing.shard == shardInfo {
             print("\(report) already holds this evaluation; skipped (--resume)")
+            if plot { try writePage(existing, report: report) }
             return
         }
         let bar = ProgressBar(shardSpec.map { "shard \($0.index)/\($0.count)" } ?? "eval")
@@ -94,10 +101,19 @@ struct Eval: ParsableCommand {
         print(String(format: "max |SNN − %@ logit| after the last step: %.3g", r.reference.name.uppercased(), r.snn.maxAbsLogitDifferenceToReference))
         print(String(format: "time per image: ANN %.3f ms, SNN %.1f ms (%.1f steps on average; batch %d, BLAS %@)",
                      1000 * r.ann.secondsPerImage, 1000 * r.snn.secondsPerImage, r.snn.meanStepsRun, batchSize, r.blasCore))
+        print(try r.energyEstimate().summaryLine)
         if let report {
             try r.write(to: report)
             print("report: \(report)")
+            if plot { try writePage(r, report: report) }
         }
+    }
+
+    /// Writes the HTML page of `r` next to its JSON report (`--plot`).
+    private func writePage(_ r: EvaluationReport, report: String) throws {
+        let page = ReportPages.htmlPath(forReport: report)
+        try ReportPages.write(ReportSet(documents: [try r.document()]), format: .html, to: page)
+        print("html report: \(page)")
     }
 
     /// The converted model, and the conversion options when it was converted in memory.

@@ -3,11 +3,14 @@ import Foundation
 /// One self-contained HTML page for one or more evaluation reports: inline CSS and inline SVG, no scripts, no
 /// network, well-formed XML (XHTML syntax) so that it can be checked and post-processed (docs/report.md).
 public enum HTMLReport {
-    /// The page comparing `reports` (one curve per report in every chart). `title` heads the page.
-    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report") -> String {
+    /// The page comparing `reports` (one curve per report in every chart). `title` heads the page;
+    /// `unavailable` lists methods of a comparison that did not run (`spikify compare`), under the summary.
+    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report",
+                              unavailable: [UnavailableMethod] = []) -> String {
         let names = ReportFacts.names(reports)
         var body = "<h1>\(Markup.escape(title))</h1>"
         body += summary(reports, names)
+        body += notRun(unavailable)
         body += HTMLCharts.accuracy(reports, names)
         body += HTMLCharts.spikes(reports, names)
         body += HTMLCharts.settle(reports, names)
@@ -63,6 +66,13 @@ public enum HTMLReport {
         return "<h2 id=\"summary\">Summary</h2>" + table(
             ["Report", "Samples", "T", "ANN acc", "Reference acc", "SNN acc at T", "Agree ANN", "Agree ref",
              "max |Δlogit| to ref", "Mean steps run", "Settle median / p99 / max"], rows)
+    }
+
+    /// The methods a comparison asked for that did not run, and why (empty when all ran).
+    static func notRun(_ unavailable: [UnavailableMethod]) -> String {
+        guard !unavailable.isEmpty else { return "" }
+        return "<h2 id=\"not-run\">Methods not run</h2>"
+            + table(["Method", "Status"], unavailable.map { [$0.method, $0.status] })
     }
 
     /// Configuration, simulation, data set and command of each report.
