@@ -24,9 +24,13 @@ struct ChartFrame {
         self.xLabelSpace = xLabelSpace
         var rows: [[(name: String, style: SeriesStyle, sample: LegendSample)]] = []
         var current: [(name: String, style: SeriesStyle, sample: LegendSample)] = [], used = 0.0
-        for entry in legend {
+        for (index, entry) in legend.enumerated() {
             let entryWidth = 44 + Double(entry.name.count) * ChartFrame.charWidth
-            if !current.isEmpty && used + entryWidth > width - 64 - 24 { rows.append(current); current = []; used = 0 }
+            // Reference lines get rows of their own, after the series.
+            let firstReference = entry.sample == .reference && index > 0 && legend[index - 1].sample != .reference
+            if !current.isEmpty && (used + entryWidth > width - 64 - 24 || firstReference) {
+                rows.append(current); current = []; used = 0
+            }
             current.append(entry)
             used += entryWidth
         }
@@ -90,7 +94,9 @@ struct ChartFrame {
         return out
     }
 
-    /// The legend rows under the plot; each entry shows its series' line (dash and marker) or bar fill.
+    /// The legend rows under the plot; each entry shows its series' line (dash and marker) or bar fill. Reference
+    /// lines (class `reference`, after the series, on rows of their own) show their dashed line and full label:
+    /// written here rather than on the plot, where labels of close values overlap each other and the curves.
     func legend(patternID: (Int) -> String? = { _ in nil }) -> String {
         var out = "<g class=\"legend\">"
         var index = 0
@@ -98,7 +104,8 @@ struct ChartFrame {
             let cy = y(0) + xLabelSpace + 6 + Double(row) * ChartFrame.rowHeight
             var cx = left
             for entry in entries {
-                out += "<g class=\"legend-entry\">" + sample(entry, at: cx, cy, pattern: patternID(index))
+                let cls = entry.sample == .reference ? "reference" : "legend-entry"
+                out += "<g class=\"\(cls)\">" + sample(entry, at: cx, cy, pattern: patternID(index))
                     + "<text x=\"\(Markup.fixed(cx + 36))\" y=\"\(Markup.fixed(cy + 4))\">"
                     + "\(Markup.escape(entry.name))</text></g>"
                 cx += 44 + Double(entry.name.count) * ChartFrame.charWidth

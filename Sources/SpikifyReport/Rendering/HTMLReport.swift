@@ -33,7 +33,8 @@ public enum HTMLReport {
         padding:0.25em 0.6em;text-align:right}th:first-child,td:first-child{text-align:left}\
         th{background:#f3f3f3}.chart{max-width:100%;height:auto;display:block;margin:0.8em 0}\
         .wide{overflow-x:auto}.note{color:#666;font-style:italic}code{font-size:0.9em}\
-        dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-weight:bold}dd{margin:0}
+        dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-weight:bold}dd{margin:0}\
+        details{margin:0.6em 0}summary{cursor:pointer;color:#0a4f7a}
         """
 
     /// A table with a header row; cells are escaped here.
