@@ -48,6 +48,6 @@ rm -f "$shot"
 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
   --window-size="$WIDTH,$HEIGHT" --screenshot="$shot" "file://$(realpath "$page")" 2>/dev/null
 [ -s "$shot" ] || { echo "error: chromium wrote no screenshot to $shot" >&2; exit 1; }
-# Half size, 64 colours: small enough to commit (< 300 KB) and still readable.
-convert "$shot" -resize 50% -colors 64 "PNG8:$PNG"
+# Three quarters of the size, 128 colours without dithering: small enough to commit (< 300 KB), text still legible.
+convert "$shot" -resize 75% +dither -colors 128 "PNG8:$PNG"
 echo "screenshot: $shot (${WIDTH}×${HEIGHT}); committed preview: $PNG ($(du -k "$PNG" | cut -f1) KB)"

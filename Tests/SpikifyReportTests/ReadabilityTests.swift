@@ -93,3 +93,20 @@ final class ReadabilityTests: XCTestCase {
         XCTAssertTrue(page.allText.contains("Per image: ANN 9.46 nJ"))
     }
 }
+
+extension ReadabilityTests {
+    func testEqualReferenceValuesShareOneKeyEntry() throws {
+        // A QAT QANN as accurate as its ANN: one line "ANN = QANN 97.0%", not two identical lines.
+        let same = Fixtures.newReport().replacingOccurrences(of: #""accuracy": 0.979,"#, with: #""accuracy": 0.981,"#)
+        let other = Fixtures.newReport(model: "models/other.h5")
+        let reports = [try Fixtures.document(same), try Fixtures.document(other)]
+        let names = ReportFacts.names(reports)
+        let page = try parseXML(HTMLReport.render(reports))
+        let accuracy = try XCTUnwrap(page.elements(named: "svg").first { $0.elements(named: "title").first?.allText == "SNN accuracy" })
+        XCTAssertEqual(accuracy.labels(ofClass: "reference"),
+                       ["ANN 98.1%", "QANN 98.1% (\(names[0]))", "QANN 97.9% (\(names[1]))"])
+        let alone = try parseXML(HTMLReport.render([reports[0]]))
+        let chart = try XCTUnwrap(alone.elements(named: "svg").first { $0.elements(named: "title").first?.allText == "SNN accuracy" })
+        XCTAssertEqual(chart.labels(ofClass: "reference"), ["ANN = QANN 98.1%"])
+    }
+}

@@ -50,26 +50,38 @@ enum HTMLCharts {
     }
 
     /// One labelled line per distinct value of each quantity (`ANN 98.1%`): a value the reports share is drawn
-    /// once; when they differ, each label names its reports. A `nil` name means the report's reference name.
+    /// once; when they differ, each label names its reports. Quantities with the same shown value for the same
+    /// reports share one line (`ANN = QANN 97.0%`, a QAT QANN as accurate as its ANN), so the key does not list
+    /// the same line twice. A `nil` name means the report's reference name.
     static func referenceLines(_ reports: [ReportDocument], _ names: [String],
                                _ quantities: [(name: String?, value: (ReportDocument) -> Double?)],
                                suffix: String = "") -> [ReferenceLine] {
-        var lines: [ReferenceLine] = []
+        var entries: [(names: [String], shown: String, value: Double, reports: [String], tagged: Bool)] = []
         for quantity in quantities {
-            var values: [(label: String, value: Double, reports: [String])] = []
+            var values: [(name: String, shown: String, value: Double, reports: [String])] = []
             for (r, name) in zip(reports, names) {
                 guard let v = quantity.value(r), v.isFinite else { continue }
-                let label = (quantity.name ?? r.referenceName) + suffix + " " + Markup.percent(v)
-                if let i = values.firstIndex(where: { $0.label == label }) { values[i].reports.append(name) }
-                else { values.append((label, v, [name])) }
+                let label = (quantity.name ?? r.referenceName) + suffix, shown = Markup.percent(v)
+                if let i = values.firstIndex(where: { $0.name == label && $0.shown == shown }) {
+                    values[i].reports.append(name)
+                } else {
+                    values.append((label, shown, v, [name]))
+                }
             }
-            let distinct = Set(values.map(\.value)).count
-            lines += values.map { entry in
-                ReferenceLine(label: entry.label + (distinct > 1 ? " (\(entry.reports.joined(separator: ", ")))" : ""),
-                              y: 100 * entry.value)
+            let distinct = Set(values.map(\.shown)).count > 1
+            for v in values {
+                if let i = entries.firstIndex(where: { $0.shown == v.shown && $0.reports == v.reports && $0.tagged == distinct }) {
+                    if !entries[i].names.contains(v.name) { entries[i].names.append(v.name) }
+                } else {
+                    entries.append(([v.name], v.shown, v.value, v.reports, distinct))
+                }
             }
         }
-        return lines
+        return entries.map { e in
+            ReferenceLine(label: e.names.joined(separator: " = ") + " " + e.shown
+                            + (e.tagged ? " (\(e.reports.joined(separator: ", ")))" : ""),
+                          y: 100 * e.value)
+        }
     }
 
     /// Spikes per step (total per image), spikes per image and firing rate per site, and the spike alphabet.
