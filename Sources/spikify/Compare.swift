@@ -41,7 +41,6 @@ struct Compare: ParsableCommand {
         guard timesteps >= 1, timesteps <= 1 << 20 else { throw ValidationError("--timesteps must be 1 … \(1 << 20)") }
         guard batchSize > 0, batchSize <= 1 << 16 else { throw ValidationError("--batch-size must be 1 … \(1 << 16)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if conversion.method != nil { throw ValidationError("compare takes --methods a,b,c (not --method)") }
         _ = try MethodComparison.parseMethods(methods)
     }
 
@@ -51,7 +50,7 @@ struct Compare: ParsableCommand {
             options: SpikingEvaluation.Options(timesteps: timesteps, batchSize: batchSize), limit: limit)
         let bar = ProgressBar("compare")
         let result = try comparison.run(into: out, convert: { method in
-            (try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, methodName: method),
+            (try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: method),
              conversion.recorded(method: method))
         }, progress: { _, done, total in bar.update(done, total) }, report: { r in
             print("== \(r.method) · \(r.levels.map { "\($0) levels · " } ?? "")\(r.samples) images · \(model)")

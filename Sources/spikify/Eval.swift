@@ -47,6 +47,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Skip the run when --report already holds a report of the same model, options, data and slice.")
     var resume = false
 
+    @OptionGroup var method: MethodArgument
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var overrides: ModelOverrides
 
@@ -119,16 +120,16 @@ struct Eval: ParsableCommand {
     /// The converted model, and the conversion options when it was converted in memory.
     private func load() throws -> (ConvertedModel, [String: String]) {
         if ConvertedModelFile.isConverted(model) {
-            if conversion.method != nil || conversion.calib != nil {
+            if method.method != nil || conversion.calib != nil {
                 throw ValidationError("\(model) is already converted; --method and --calib apply to ViT checkpoints")
             }
             return (try ConvertedModelFile.read(model), [:])
         }
-        guard conversion.method != nil else {
+        guard let name = method.method?.rawValue else {
             throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
                 + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
         }
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
-        return (converted, conversion.description)
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name)
+        return (converted, conversion.recorded(method: name))
     }
 }
