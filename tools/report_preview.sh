@@ -49,5 +49,5 @@ rm -f "$shot"
   --window-size="$WIDTH,$HEIGHT" --screenshot="$shot" "file://$(realpath "$page")" 2>/dev/null
 [ -s "$shot" ] || { echo "error: chromium wrote no screenshot to $shot" >&2; exit 1; }
 # Three quarters of the size, 128 colours without dithering: small enough to commit (< 300 KB), text still legible.
-convert "$shot" -resize 75% +dither -colors 128 "PNG8:$PNG"
+convert "$shot" -resize 75% +dither -colors 128 -strip "PNG8:$PNG"  # -strip: no timestamps, same bytes each run
 echo "screenshot: $shot (${WIDTH}×${HEIGHT}); committed preview: $PNG ($(du -k "$PNG" | cut -f1) KB)"
