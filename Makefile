@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan demo latency models fixtures keras-fixtures venv bench slurm-test deploy-check clean
+.PHONY: all deps build test test-asan demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -38,11 +38,17 @@ demo: build
 	$(BIN) predict --model models/vit-mnist-gelu.h5 --data models/data/mnist-test.h5 --out $(DEMO_OUT)/gelu-logits.h5
 	@echo "== SpikeZIP-TF QAT QANN (16 levels): convert, then run until quiet"
 	$(BIN) convert --model models/vit-mnist-relu-qann16.h5 --method spikezip --out $(DEMO_OUT)/relu-qann16-snn.h5
-	$(BIN) eval --model $(DEMO_OUT)/relu-qann16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-qann16.json
+	$(BIN) eval --model $(DEMO_OUT)/relu-qann16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-qann16.json --plot
 	@echo "== float ReLU ViT, 16 calibrated levels (training-free)"
 	$(BIN) eval --model models/vit-mnist-relu.h5 --method spikezip --levels 16 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-l16.json
 	@echo "== float GELU ViT, 32 calibrated levels (training-free, differential GELU)"
 	$(BIN) eval --model models/vit-mnist-gelu.h5 --method spikezip --levels 32 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/gelu-l32.json
+
+# Renders the HTML report of the bundled models and screenshots it with headless Chromium (installed with apt-get
+# when missing) into docs/report-preview.png. Reuses out/*.json from `make demo`, else evaluates the QAT QANN on
+# 200 images. Not part of `make test` or CI.
+report-preview: build
+	tools/report_preview.sh
 
 # Python tooling (only for regenerating models/ and Tests/Fixtures/; never needed to build or run Spikify).
 $(VENV)/.installed: tools/requirements.txt

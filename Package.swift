@@ -3,7 +3,8 @@ import PackageDescription
 
 // The targets follow the pipeline, and data flows one way (docs/architecture.md):
 // HDF5 → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation / SpikifyExport →
-// Spikify (umbrella) → spikify (CLI). Nothing imports a target above it; SwiftPM enforces that.
+// Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside them and SpikifyEvaluation uses it.
+// Nothing imports a target above it; SwiftPM enforces that.
 let package = Package(
     name: "Spikify",
     platforms: [.macOS(.v13)],
@@ -34,9 +35,11 @@ let package = Package(
         .target(name: "SpikifySpiking", dependencies: ["SpikifyCore", "SpikifyModel"]),
         // Calibration, quantization and one folder per conversion method (its operators, semantics, reference).
         .target(name: "SpikifyConversion", dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "HDF5"]),
-        // Datasets (streamed), mergeable evaluation over timesteps, reports.
+        // Datasets (streamed), mergeable evaluation over timesteps, reports, method comparison; report pages and
+        // energy lines through SpikifyReport (which depends on Foundation only).
         .target(name: "SpikifyEvaluation",
-                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5"]),
+                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5",
+                               "SpikifyReport"]),
         // The converted-model file format and model summaries.
         .target(name: "SpikifyExport",
                 dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion", "HDF5"]),

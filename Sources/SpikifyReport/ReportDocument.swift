@@ -116,9 +116,17 @@ public struct ReportDocument: Decodable, Sendable {
 
     /// Decodes a report from JSON with snake_case keys.
     public static func decode(from data: Data) throws -> ReportDocument {
+        try decoder().decode(ReportDocument.self, from: data)
+    }
+
+    /// The decoder of report JSON: snake_case keys, and the strings `inf`, `-inf` and `nan` that
+    /// `EvaluationReport` writes for non-finite numbers.
+    static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(ReportDocument.self, from: data)
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
     }
 
     /// Reads and decodes the report at `path`; throws `ReportReadError` naming the file and the key.

@@ -2,11 +2,14 @@ import ArgumentParser
 import Foundation
 import Spikify
 
-/// How to convert a float or QANN checkpoint (shared by `convert` and `eval`).
-struct ConversionArguments: ParsableArguments {
+/// `--method`: the conversion method of `convert` and `eval` (`compare` takes `--methods`).
+struct MethodArgument: ParsableArguments {
     @Option(help: "Conversion method: \(ConversionMethods.summaries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).")
     var method: MethodName?
+}
 
+/// How to convert a float or QANN checkpoint (shared by `convert`, `eval` and, for every method, `compare`).
+struct ConversionArguments: ParsableArguments {
     @Option(help: "Quantization levels L ≥ 2 (default: the file's 'levels' attribute, else 16 when calibrating).")
     var levels: Int?
 
@@ -49,9 +52,9 @@ struct ConversionArguments: ParsableArguments {
         _ = try parsedCalibrationMethod()
     }
 
-    /// The options as recorded in reports (provenance of an in-memory conversion).
-    var description: [String: String] {
-        var d = ["method": method?.rawValue ?? "spikezip", "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
+    /// The options as recorded in reports (provenance of an in-memory conversion with `method`).
+    func recorded(method: String) -> [String: String] {
+        var d = ["method": method, "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
                  "seed": String(seed)]
         if let levels { d["levels"] = String(levels) }
         if let calib { d["calib"] = calib }
@@ -65,8 +68,9 @@ struct ConversionArguments: ParsableArguments {
         throw ValidationError("--calib-method must be 'mse' or 'pXX' (a percentile in (0, 100]), got '\(calibMethod)'")
     }
 
-    /// Imports `modelPath` and converts it in memory.
-    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, burst: Int = 1) throws -> ConvertedModel {
+    /// Imports `modelPath` and converts it in memory with `method`.
+    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, method: String, burst: Int = 1) throws
+        -> ConvertedModel {
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
         var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed, burst: burst)
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
@@ -79,7 +83,7 @@ struct ConversionArguments: ParsableArguments {
             options.metadata["calibration_method"] = "\(calibMethod), \(calibOrder.rawValue)"
         }
         let bar = ProgressBar("calibrate")
-        return try ConversionMethods.convert(model, method: method?.rawValue ?? "spikezip", options: options, progress: bar.update)
+        return try ConversionMethods.convert(model, method: method, options: options, progress: bar.update)
     }
 }
 

@@ -16,6 +16,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Output file (HDF5); written atomically.")
     var out: String
 
+    @OptionGroup var method: MethodArgument
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var overrides: ModelOverrides
 
@@ -30,7 +31,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let burst = try conversion.bursts()?.first ?? 1
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, burst: burst)
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize,
+                                               method: method.method?.rawValue ?? "spikezip", burst: burst)
         try ConvertedModelFile.write(converted, to: out)
         let neurons = converted.graph.neuronSites.reduce(0) { $0 + $1.neurons }
         print("wrote \(out): \(converted.method), \(converted.levels.map { "\($0) levels, " } ?? "")"

@@ -29,6 +29,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Write the JSON report here (atomically).")
     var report: String?
 
+    @Flag(help: "Also write the HTML report next to --report (R.json → R.html; docs/report.md).")
+    var plot = false
+
     @Option(name: .customLong("batch-size"), help: "Images per batch.")
     var batchSize = 16
 
@@ -47,6 +50,7 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("exit-when"), help: "Confidence-based early exit, measured next to running until quiet: stable:K[,margin:M] lets a sample leave once its prediction has not changed for K steps and its top-1 − top-2 logit margin exceeds M (docs/latency.md). Off by default.")
     var exitWhen: String?
 
+    @OptionGroup var method: MethodArgument
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var overrides: ModelOverrides
 
@@ -55,6 +59,9 @@ struct Eval: ParsableCommand {
         guard batchSize > 0, batchSize <= 1 << 16 else { throw ValidationError("--batch-size must be 1 … \(1 << 16)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if shard != nil && shards != nil { throw ValidationError("give --shard I/N or --shards N, not both") }
+        if plot && report == nil {
+            throw ValidationError("--plot needs --report R.json: the HTML page is written next to it (R.html)")
+        }
         if (shard != nil || shards != nil || resume) && report == nil {
             throw ValidationError("--shard, --shards and --resume need --report (the shard report's path)")
         }
@@ -108,6 +115,7 @@ struct Eval: ParsableCommand {
         if resume, let reportPath, FileManager.default.fileExists(atPath: reportPath),
            let existing = try? EvaluationReport.read(reportPath), existing.provenance == provenance, existing.shard == shardInfo {
             print("\(reportPath) already holds this evaluation; skipped (--resume)")
+            if plot { try writePage(existing, report: reportPath) }
             return
         }
         let bar = ProgressBar(shardSpec.map { "shard \($0.index)/\($0.count)" } ?? "eval")
@@ -139,26 +147,35 @@ struct Eval: ParsableCommand {
         print(String(format: "max |SNN − %@ logit| after the last step: %.3g", r.reference.name.uppercased(), r.snn.maxAbsLogitDifferenceToReference))
         print(String(format: "time per image: ANN %.3f ms, SNN %.1f ms (%.1f steps on average; batch %d, BLAS %@)",
                      1000 * r.ann.secondsPerImage, 1000 * r.snn.secondsPerImage, r.snn.meanStepsRun, batchSize, r.blasCore))
+        print(try r.energyEstimate().summaryLine)
         if let reportPath {
             try r.write(to: reportPath)
             print("report: \(reportPath)")
+            if plot { try writePage(r, report: reportPath) }
         }
+    }
+
+    /// Writes the HTML page of `r` next to its JSON report (`--plot`).
+    private func writePage(_ r: EvaluationReport, report: String) throws {
+        let page = ReportPages.htmlPath(forReport: report)
+        try ReportPages.write(ReportSet(documents: [try r.document()]), format: .html, to: page)
+        print("html report: \(page)")
     }
 
     /// The converted model, and the conversion options when it was converted in memory.
     private func load() throws -> (ConvertedModel, [String: String]) {
         if ConvertedModelFile.isConverted(model) {
-            if conversion.method != nil || conversion.calib != nil {
+            if method.method != nil || conversion.calib != nil {
                 throw ValidationError("\(model) is already converted; --method and --calib apply to ViT checkpoints "
                     + "(--burst applies to both)")
             }
             return (try ConvertedModelFile.read(model), [:])
         }
-        guard conversion.method != nil else {
+        guard let name = method.method?.rawValue else {
             throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
                 + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
         }
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize)
-        return (converted, conversion.description)
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name)
+        return (converted, conversion.recorded(method: name))
     }
 }

@@ -11,7 +11,7 @@ struct SpikifyCommand: ParsableCommand {
             are HDF5 files with 'images' (uint8 [N,H,W,C] or float32 [N,C,H,W]) and optional 'labels'. See README.md.
             """,
         version: SpikifyVersion.string,
-        subcommands: [Inspect.self, Predict.self, Convert.self, Eval.self, Merge.self])
+        subcommands: [Inspect.self, Predict.self, Convert.self, Eval.self, Merge.self, Report.self, Compare.self])
 
     static func main() {
         Interruption.install()

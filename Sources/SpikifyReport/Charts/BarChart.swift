@@ -21,6 +21,8 @@ public struct BarChart: Sendable {
     public var width: Double = 680
     public var plotHeight: Double = 240
     public var minBarWidth: Double = 4
+    /// The narrowest slot per category when labels are rotated: one 11 px line of text plus a gap.
+    public var minLabelSlot: Double = 16
     /// Prefix of the hatch pattern ids; make it unique per page when several charts share one HTML document.
     public var idPrefix: String
 
@@ -45,22 +47,28 @@ public struct BarChart: Sendable {
         let legend = series.indices.map { (name: series[$0].name, style: styles[$0], sample: LegendSample.bar) }
         let longest = Double(categories.map(\.count).max() ?? 0)
         let rotate = categories.count > 6 || longest > 12
-        let labelSpace = rotate ? 24 + min(longest, 28) * ChartFrame.charWidth * 0.75 : 44
-        let groupWidth = max(Double(series.count) * minBarWidth + 4, 1)
+        // A slot per category wide enough for its bars and for one line of label text (11 px): labels of
+        // neighbouring categories must not overlap. Slots under 24 px get vertical labels, wider ones 45°.
+        let groupWidth = max(Double(series.count) * minBarWidth + 4, rotate ? minLabelSlot : 1)
         let neededWidth = 64 + 24 + Double(categories.count) * groupWidth
-        let frame = ChartFrame(width: max(width, neededWidth), plotHeight: plotHeight, legend: legend,
-                               xLabelSpace: labelSpace)
+        let chartWidth = max(width, neededWidth)
+        let slot = (chartWidth - 64 - 24) / Double(max(categories.count, 1))
+        let vertical = rotate && slot < 24
+        let labelSpace = !rotate ? 44 : 20 + min(longest, 28) * ChartFrame.charWidth * (vertical ? 1 : 0.75)
+        let frame = ChartFrame(width: chartWidth, plotHeight: plotHeight, legend: legend, xLabelSpace: labelSpace)
         let ys = yScale()
         var out = frame.open(title: title, defs: patterns.compactMap { $0 })
         out += frame.yAxis(ys.ticks(), scale: ys, label: yLabel)
         out += "<g class=\"x-axis\"><line x1=\"\(Markup.fixed(frame.x(0)))\" y1=\"\(Markup.fixed(frame.y(0)))\" "
             + "x2=\"\(Markup.fixed(frame.x(1)))\" y2=\"\(Markup.fixed(frame.y(0)))\" stroke=\"#333\"/>"
-        let slot = frame.plotWidth / Double(max(categories.count, 1))
         let barWidth = slot * 0.8 / Double(max(series.count, 1))
         for (c, category) in categories.enumerated() {
-            let cx = frame.x(0) + slot * (Double(c) + 0.5), ty = frame.y(0) + 12
+            // Vertical labels: the baseline runs up from under the slot's centre, shifted by a third of the font
+            // size so that the glyphs, not the baseline, are centred.
+            let cx = frame.x(0) + slot * (Double(c) + 0.5) + (vertical ? 4 : 0), ty = frame.y(0) + (vertical ? 8 : 12)
             let anchor = rotate ? "end" : "middle"
-            let transform = rotate ? " transform=\"rotate(-45 \(Markup.fixed(cx)) \(Markup.fixed(ty)))\"" : ""
+            let angle = vertical ? -90 : -45
+            let transform = rotate ? " transform=\"rotate(\(angle) \(Markup.fixed(cx)) \(Markup.fixed(ty)))\"" : ""
             out += "<g class=\"x-tick\"><text x=\"\(Markup.fixed(cx))\" y=\"\(Markup.fixed(ty))\" "
                 + "text-anchor=\"\(anchor)\"\(transform)>\(Markup.escape(category))</text></g>"
         }

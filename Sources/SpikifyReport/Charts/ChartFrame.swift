@@ -14,6 +14,10 @@ struct ChartFrame {
     let xLabelSpace: Double
 
     static let rowHeight = 20.0, charWidth = 6.6
+    /// Charts are drawn in a 680-unit-wide coordinate system and shown 1.3 times larger (884 px), so that their
+    /// 11-unit text reads at about 14 px, like the page's tables, instead of filling 60% of the 1100 px column
+    /// in small print (seen in `make report-preview`). CSS `max-width: 100%` shrinks them on narrow screens.
+    static let displayScale = 1.3
 
     /// A frame `width` wide whose plot area is `plotHeight` tall; `xLabelSpace` leaves room for long
     /// (rotated) category labels under the axis.
@@ -24,9 +28,13 @@ struct ChartFrame {
         self.xLabelSpace = xLabelSpace
         var rows: [[(name: String, style: SeriesStyle, sample: LegendSample)]] = []
         var current: [(name: String, style: SeriesStyle, sample: LegendSample)] = [], used = 0.0
-        for entry in legend {
+        for (index, entry) in legend.enumerated() {
             let entryWidth = 44 + Double(entry.name.count) * ChartFrame.charWidth
-            if !current.isEmpty && used + entryWidth > width - 64 - 24 { rows.append(current); current = []; used = 0 }
+            // Reference lines get rows of their own, after the series.
+            let firstReference = entry.sample == .reference && index > 0 && legend[index - 1].sample != .reference
+            if !current.isEmpty && (used + entryWidth > width - 64 - 24 || firstReference) {
+                rows.append(current); current = []; used = 0
+            }
             current.append(entry)
             used += entryWidth
         }
@@ -42,8 +50,11 @@ struct ChartFrame {
     /// The opening `<svg>` tag, accessible title and visible title.
     func open(title: String, defs: [String] = []) -> String {
         let w = Markup.fixed(width, 0), h = Markup.fixed(height, 0), t = Markup.escape(title)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(w)\" height=\"\(h)\" "
-            + "viewBox=\"0 0 \(w) \(h)\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\">"
+        let shownWidth = Markup.fixed(width * ChartFrame.displayScale, 0)
+        let shownHeight = Markup.fixed(height * ChartFrame.displayScale, 0)
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(shownWidth)\" "
+            + "height=\"\(shownHeight)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" font-family=\"sans-serif\" "
+            + "font-size=\"11\">"
             + "<title>\(t)</title>"
         if !defs.isEmpty { out += "<defs>" + defs.joined() + "</defs>" }
         out += "<rect width=\"\(w)\" height=\"\(h)\" fill=\"white\"/>"
@@ -90,7 +101,9 @@ struct ChartFrame {
         return out
     }
 
-    /// The legend rows under the plot; each entry shows its series' line (dash and marker) or bar fill.
+    /// The legend rows under the plot; each entry shows its series' line (dash and marker) or bar fill. Reference
+    /// lines (class `reference`, after the series, on rows of their own) show their dashed line and full label:
+    /// written here rather than on the plot, where labels of close values overlap each other and the curves.
     func legend(patternID: (Int) -> String? = { _ in nil }) -> String {
         var out = "<g class=\"legend\">"
         var index = 0
@@ -98,7 +111,8 @@ struct ChartFrame {
             let cy = y(0) + xLabelSpace + 6 + Double(row) * ChartFrame.rowHeight
             var cx = left
             for entry in entries {
-                out += "<g class=\"legend-entry\">" + sample(entry, at: cx, cy, pattern: patternID(index))
+                let cls = entry.sample == .reference ? "reference" : "legend-entry"
+                out += "<g class=\"\(cls)\">" + sample(entry, at: cx, cy, pattern: patternID(index))
                     + "<text x=\"\(Markup.fixed(cx + 36))\" y=\"\(Markup.fixed(cy + 4))\">"
                     + "\(Markup.escape(entry.name))</text></g>"
                 cx += 44 + Double(entry.name.count) * ChartFrame.charWidth

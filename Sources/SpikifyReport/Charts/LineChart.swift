@@ -92,7 +92,9 @@ public struct LineChart: Sendable {
     public func svg() -> String {
         let styles = series.enumerated().map { SeriesStyle.at($0.element.styleIndex ?? $0.offset) }
         let referenceStyle = SeriesStyle(color: "#555555", dash: "3 3", marker: .circle, hatch: 0)
+        let shown = references.filter(\.y.isFinite)
         let legend = series.indices.map { (name: series[$0].name, style: styles[$0], sample: LegendSample.line) }
+            + shown.map { (name: $0.label, style: referenceStyle, sample: LegendSample.reference) }
         let frame = ChartFrame(width: width, plotHeight: plotHeight, legend: legend)
         let xs = xScale(), ys = yScale()
         var out = frame.open(title: title)
@@ -102,24 +104,13 @@ public struct LineChart: Sendable {
         }
         out += frame.yAxis(yTicks, scale: ys, label: yLabel)
         out += frame.xAxis(xs.ticks(), scale: xs, label: xLabel)
-        // Reference lines; labels at the left end (curves against T start low there), pushed apart vertically
-        // so that close values stay readable.
-        let shown = references.filter(\.y.isFinite)
-        let lineY = shown.map { frame.y(min(1, max(0, ys.fraction($0.y)))) }
-        var labelY = lineY.map { $0 - 4 }
-        var previous: Double?
-        for i in labelY.indices.sorted(by: { lineY[$0] < lineY[$1] }) {
-            if let above = previous, labelY[i] - above < 12 { labelY[i] = above + 12 }
-            previous = labelY[i]
-        }
-        for (i, reference) in shown.enumerated() {
-            let py = Markup.fixed(lineY[i])
-            out += "<g class=\"reference\"><line x1=\"\(Markup.fixed(frame.x(0)))\" y1=\"\(py)\" "
+        // Reference lines across the plot, labelled in the key under the legend (`ChartFrame.legend`).
+        for reference in shown {
+            let py = Markup.fixed(frame.y(min(1, max(0, ys.fraction(reference.y)))))
+            out += "<g class=\"reference-line\"><line x1=\"\(Markup.fixed(frame.x(0)))\" y1=\"\(py)\" "
                 + "x2=\"\(Markup.fixed(frame.x(1)))\" y2=\"\(py)\" stroke=\"\(referenceStyle.color)\" "
-                + "stroke-width=\"1.2\" stroke-dasharray=\"\(referenceStyle.dash)\"/>"
-                + "<text x=\"\(Markup.fixed(frame.x(0) + 6))\" y=\"\(Markup.fixed(labelY[i]))\" fill=\"#333\" "
-                + "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">"
-                + "\(Markup.escape(reference.label))</text></g>"
+                + "stroke-width=\"1.2\" stroke-dasharray=\"\(referenceStyle.dash)\"><title>"
+                + "\(Markup.escape(reference.label))</title></line></g>"
         }
         for (index, line) in series.enumerated() {
             out += seriesSVG(line, style: styles[index], frame: frame, xs: xs, ys: ys)

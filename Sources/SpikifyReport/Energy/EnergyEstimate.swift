@@ -146,3 +146,31 @@ public struct EnergyEstimate: Sendable {
         return 1
     }
 }
+
+extension EnergyEstimate {
+    /// One line for terminals (`spikify eval`): ANN, SNN and bit-width-matched QANN energy per image (in one
+    /// unit, pJ … mJ, chosen by the largest), the SNN's ratios to both, and the constants (docs/energy.md).
+    /// Parts without data print as `—`.
+    public var summaryLine: String {
+        let c = constants
+        var constantsText = "E_MAC \(Markup.significant(c.macPJ)) pJ, E_AC \(Markup.significant(c.acPJ)) pJ"
+        if let bits { constantsText += ", int\(bits) MAC \(Markup.significant(c.integerMACPJ(bits: bits))) pJ" }
+        return "energy per image: " + totalsText + "; \(constantsText) (\(c.source); arithmetic only, docs/energy.md)"
+    }
+
+    /// `ANN 36.7 µJ · SNN 171 µJ · QANN (4-bit) 0.979 µJ (SNN/ANN 4.67, SNN/QANN 175)`: the totals in one unit.
+    public var totalsText: String {
+        let hasANN = rows.contains { $0.annMACs != nil }
+        let largest = max(snnPJ, hasANN ? max(annPJ, qannPJ) : 0)
+        let unit = [(1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")].first { largest >= $0.0 } ?? (1, "pJ")
+        let uj = { (pj: Double) in Markup.significant(pj / unit.0) + " " + unit.1 }
+        var parts = ["ANN " + (hasANN ? uj(annPJ) : "—"), "SNN " + uj(snnPJ)]
+        let qannName = "QANN" + (bits.map { " (\($0)-bit)" } ?? "")
+        parts.append(qannName + " " + (hasANN ? uj(qannPJ) : "—"))
+        var ratios = ""
+        if hasANN, annPJ > 0, qannPJ > 0 {
+            ratios = " (SNN/ANN \(Markup.significant(snnPJ / annPJ)), SNN/QANN \(Markup.significant(snnPJ / qannPJ)))"
+        }
+        return parts.joined(separator: " · ") + ratios
+    }
+}

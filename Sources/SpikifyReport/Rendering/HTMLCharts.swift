@@ -50,33 +50,54 @@ enum HTMLCharts {
     }
 
     /// One labelled line per distinct value of each quantity (`ANN 98.1%`): a value the reports share is drawn
-    /// once; when they differ, each label names its reports. A `nil` name means the report's reference name.
+    /// once; when they differ, each label names its reports. Quantities with the same shown value for the same
+    /// reports share one line (`ANN = QANN 97.0%`, a QAT QANN as accurate as its ANN), so the key does not list
+    /// the same line twice. A `nil` name means the report's reference name.
     static func referenceLines(_ reports: [ReportDocument], _ names: [String],
                                _ quantities: [(name: String?, value: (ReportDocument) -> Double?)],
                                suffix: String = "") -> [ReferenceLine] {
-        var lines: [ReferenceLine] = []
+        var entries: [(names: [String], shown: String, value: Double, reports: [String], tagged: Bool)] = []
         for quantity in quantities {
-            var values: [(label: String, value: Double, reports: [String])] = []
+            var values: [(name: String, shown: String, value: Double, reports: [String])] = []
             for (r, name) in zip(reports, names) {
                 guard let v = quantity.value(r), v.isFinite else { continue }
-                let label = (quantity.name ?? r.referenceName) + suffix + " " + Markup.percent(v)
-                if let i = values.firstIndex(where: { $0.label == label }) { values[i].reports.append(name) }
-                else { values.append((label, v, [name])) }
+                let label = (quantity.name ?? r.referenceName) + suffix, shown = Markup.percent(v)
+                if let i = values.firstIndex(where: { $0.name == label && $0.shown == shown }) {
+                    values[i].reports.append(name)
+                } else {
+                    values.append((label, shown, v, [name]))
+                }
             }
-            let distinct = Set(values.map(\.value)).count
-            lines += values.map { entry in
-                ReferenceLine(label: entry.label + (distinct > 1 ? " (\(entry.reports.joined(separator: ", ")))" : ""),
-                              y: 100 * entry.value)
+            let distinct = Set(values.map(\.shown)).count > 1
+            for v in values {
+                if let i = entries.firstIndex(where: { $0.shown == v.shown && $0.reports == v.reports && $0.tagged == distinct }) {
+                    if !entries[i].names.contains(v.name) { entries[i].names.append(v.name) }
+                } else {
+                    entries.append(([v.name], v.shown, v.value, v.reports, distinct))
+                }
             }
         }
-        return lines
+        return entries.map { e in
+            ReferenceLine(label: e.names.joined(separator: " = ") + " " + e.shown
+                            + (e.tagged ? " (\(e.reports.joined(separator: ", ")))" : ""),
+                          y: 100 * e.value)
+        }
     }
 
     /// Spikes per step (total per image), spikes per image and firing rate per site, and the spike alphabet.
     static func spikes(_ reports: [ReportDocument], _ names: [String]) -> String {
         var out = "<h2 id=\"spikes\">Spikes</h2>"
+        // Per-step charts end one step after the last spike of any report (ReportFacts.spikingSteps).
+        let steps = ReportFacts.spikingSteps(reports)
+        func cut(_ list: [Double]?) -> [Double]? { list.map { Array($0.prefix(steps ?? $0.count)) } }
+        let longest = reports.map { $0.snn?.spikesPerStep?.count ?? $0.sites?.compactMap(\.spikesPerStep?.count).max() ?? 0 }
+            .max() ?? 0
+        if let steps, steps < longest {
+            out += HTMLReport.note("No report has spikes after step \(steps - 1) (every sample was quiet); the per-step "
+                + "charts and the table end at step \(steps) of \(longest).")
+        }
         let perStep = perReport(reports, names) {
-            ReportFacts.perImageSeries($1, $0.snn?.spikesPerStep, samples: $0.samples)
+            ReportFacts.perImageSeries($1, cut($0.snn?.spikesPerStep), samples: $0.samples)
         }
         if perStep.isEmpty {
             out += HTMLReport.note(
@@ -103,16 +124,18 @@ enum HTMLCharts {
             for (r, name) in zip(reports, names) {
                 let blocks = ReportFacts.spikesPerStepByBlock(r)
                 guard !blocks.isEmpty else { continue }
-                let series = blocks.map { LineSeries(name: $0.name, x: $0.perStep.indices.map { Double($0 + 1) },
-                                                     y: $0.perStep) }
+                let series = blocks.map { block in
+                    let perStep = cut(block.perStep) ?? []
+                    return LineSeries(name: block.name, x: perStep.indices.map { Double($0 + 1) }, y: perStep)
+                }
                 out += figure(LineChart(title: "Spikes per step by block: \(name)", xLabel: "step t (log scale)",
                                         yLabel: "spikes per image", yIsPercent: false, series: series).svg())
             }
-            let perSiteStep = siteStepTable(reports, names)
+            let perSiteStep = siteStepTable(reports, names, steps: steps)
             if !perSiteStep.isEmpty { out += perSiteStep }
         }
         let alphabet = perReport(reports, names) { r, name in
-            r.spikeAlphabetPerStep.map { LineSeries(name: name, x: $0.indices.map { Double($0 + 1) }, y: $0) }
+            cut(r.spikeAlphabetPerStep).map { LineSeries(name: name, x: $0.indices.map { Double($0 + 1) }, y: $0) }
         }
         if alphabet.isEmpty {
             out += HTMLReport.note("No spike alphabet (largest |spike| per step) in these reports.")
@@ -125,12 +148,14 @@ enum HTMLCharts {
         return out
     }
 
-    /// Per-site spikes at selected steps (per image), for reports with per-step site data.
-    static func siteStepTable(_ reports: [ReportDocument], _ names: [String]) -> String {
+    /// Per-site spikes at selected steps (per image), for reports with per-step site data, up to step `steps`;
+    /// folded (`<details>`) because it has a row per site.
+    static func siteStepTable(_ reports: [ReportDocument], _ names: [String], steps limit: Int? = nil) -> String {
         var out = ""
         for (r, name) in zip(reports, names) {
             let sites = (r.sites ?? []).filter { $0.spikesPerStep != nil }
-            guard let n = sites.compactMap({ $0.spikesPerStep?.count }).max(), n > 0 else { continue }
+            guard let longest = sites.compactMap({ $0.spikesPerStep?.count }).max(), longest > 0 else { continue }
+            let n = min(longest, limit ?? longest)
             let steps = ReportFacts.selectedSteps(Array(1...n))
             let perImage = Double(max(r.samples ?? 1, 1))
             let rows = sites.map { site in
@@ -140,8 +165,10 @@ enum HTMLCharts {
                     } ?? "—"
                 }
             }
-            out += HTMLReport.table(["Site"] + steps.map { "t = \($0)" }, rows,
-                                    caption: "\(name): spikes per image at step t")
+            out += "<details><summary>Spikes per image at step t, per site: \(Markup.escape(name)) "
+                + "(\(sites.count) sites)</summary>"
+                + HTMLReport.table(["Site"] + steps.map { "t = \($0)" }, rows,
+                                   caption: "\(name): spikes per image at step t") + "</details>"
         }
         return out
     }
@@ -152,8 +179,21 @@ enum HTMLCharts {
         for (r, name) in zip(reports, names) {
             guard let s = r.snn?.settleSteps else { out += HTMLReport.note("\(name): no settle statistics."); continue }
             if let histogram = s.histogram, !histogram.isEmpty {
-                out += figure(Histogram(title: "Settle steps: \(name)", xLabel: "steps until quiet",
-                                        yLabel: "samples", counts: histogram).svg())
+                if let last = histogram.lastIndex(where: { $0 > 0 }) {
+                    // The axis ends one bin after the last settle step: with --until-quiet, T is a cap (say 256)
+                    // far beyond the steps samples need, and the empty bins would squeeze the bars to the left.
+                    let shown = Array(histogram.prefix(min(histogram.count, last + 2)))
+                    out += figure(Histogram(title: "Settle steps: \(name)", xLabel: "steps until quiet",
+                                            yLabel: "samples", counts: shown).svg())
+                    if shown.count < histogram.count {
+                        out += HTMLReport.note("\(name): no sample settled after step \(last) "
+                            + "(of at most \(histogram.count - 1)); the axis ends there.")
+                    }
+                } else {
+                    out += HTMLReport.note("\(name): no sample settled within the \(histogram.count - 1) steps run "
+                        + "(\(s.unsettled ?? 0) unsettled), so there is no histogram; run spikify eval with "
+                        + "--until-quiet and a larger --timesteps to measure settle steps.")
+                }
             } else {
                 out += HTMLReport.note(
                     "\(name): no settle-step histogram in this report (older format); statistics only.")

@@ -19,14 +19,20 @@ enum HTMLEnergy {
             for note in estimate.notes { out += HTMLReport.note(note) }
             guard !estimate.rows.isEmpty else { out += HTMLReport.note("No layers to estimate."); continue }
             let blocks = estimate.perBlock()
+            // One unit for the axis, so that ticks read `40` rather than `40k` nJ.
+            let largest = blocks.flatMap { [$0.ann, $0.qann, $0.snn].compactMap { $0 } }.max() ?? 0
+            let (scale, unit) = largest >= 1e6 ? (1e6, "µJ") : largest >= 1e3 ? (1e3, "nJ") : (1.0, "pJ")
             out += HTMLCharts.figure(BarChart(
-                title: "Energy by block: \(name)", yLabel: "energy per image (nJ)", categories: blocks.map(\.name),
-                series: [BarSeries(name: "ANN (fp32 MAC)", values: blocks.map { $0.ann.map { $0 / 1000 } }),
+                title: "Energy by block: \(name)", yLabel: "energy per image (\(unit))", categories: blocks.map(\.name),
+                series: [BarSeries(name: "ANN (fp32 MAC)", values: blocks.map { $0.ann.map { $0 / scale } }),
                          BarSeries(name: "QANN (\(estimate.bits.map { "\($0)-bit" } ?? "int") MAC)",
-                                   values: blocks.map { $0.qann.map { $0 / 1000 } }),
-                         BarSeries(name: "SNN (AC + MAC)", values: blocks.map { $0.snn.map { $0 / 1000 } })],
+                                   values: blocks.map { $0.qann.map { $0 / scale } }),
+                         BarSeries(name: "SNN (AC + MAC)", values: blocks.map { $0.snn.map { $0 / scale } })],
                 idPrefix: "energy-\(index)").svg())
-            out += layerTable(estimate, caption: "\(name): operations and energy per layer (per image)")
+            out += HTMLReport.note("Per image: \(estimate.totalsText). Bars under 1% of the axis (often the QANN's) "
+                + "are too short to see.")
+            out += "<details><summary>Operations and energy per layer (\(estimate.rows.count) layers)</summary>"
+                + layerTable(estimate, caption: "\(name): operations and energy per layer (per image)") + "</details>"
         }
         return out
     }

@@ -3,11 +3,14 @@ import Foundation
 /// One self-contained HTML page for one or more evaluation reports: inline CSS and inline SVG, no scripts, no
 /// network, well-formed XML (XHTML syntax) so that it can be checked and post-processed (docs/report.md).
 public enum HTMLReport {
-    /// The page comparing `reports` (one curve per report in every chart). `title` heads the page.
-    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report") -> String {
+    /// The page comparing `reports` (one curve per report in every chart). `title` heads the page;
+    /// `unavailable` lists methods of a comparison that did not run (`spikify compare`), under the summary.
+    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report",
+                              unavailable: [UnavailableMethod] = []) -> String {
         let names = ReportFacts.names(reports)
         var body = "<h1>\(Markup.escape(title))</h1>"
         body += summary(reports, names)
+        body += notRun(unavailable)
         body += HTMLCharts.accuracy(reports, names)
         body += HTMLCharts.spikes(reports, names)
         body += HTMLCharts.settle(reports, names)
@@ -30,7 +33,8 @@ public enum HTMLReport {
         padding:0.25em 0.6em;text-align:right}th:first-child,td:first-child{text-align:left}\
         th{background:#f3f3f3}.chart{max-width:100%;height:auto;display:block;margin:0.8em 0}\
         .wide{overflow-x:auto}.note{color:#666;font-style:italic}code{font-size:0.9em}\
-        dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-weight:bold}dd{margin:0}
+        dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-weight:bold}dd{margin:0}\
+        details{margin:0.6em 0}summary{cursor:pointer;color:#0a4f7a}
         """
 
     /// A table with a header row; cells are escaped here.
@@ -63,6 +67,13 @@ public enum HTMLReport {
         return "<h2 id=\"summary\">Summary</h2>" + table(
             ["Report", "Samples", "T", "ANN acc", "Reference acc", "SNN acc at T", "Agree ANN", "Agree ref",
              "max |Δlogit| to ref", "Mean steps run", "Settle median / p99 / max"], rows)
+    }
+
+    /// The methods a comparison asked for that did not run, and why (empty when all ran).
+    static func notRun(_ unavailable: [UnavailableMethod]) -> String {
+        guard !unavailable.isEmpty else { return "" }
+        return "<h2 id=\"not-run\">Methods not run</h2>"
+            + table(["Method", "Status"], unavailable.map { [$0.method, $0.status] })
     }
 
     /// Configuration, simulation, data set and command of each report.

@@ -3,12 +3,16 @@ import Foundation
 /// The same report as GitHub-flavoured Markdown tables, without plots (`spikify report --format md`).
 public enum MarkdownReport {
     /// The Markdown document comparing `reports`.
-    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report") -> String {
+    public static func render(_ reports: [ReportDocument], title: String = "Spikify evaluation report",
+                              unavailable: [UnavailableMethod] = []) -> String {
         let names = ReportFacts.names(reports)
         var out = "# \(cell(title))\n\n## Summary\n\n"
         out += table(["Report", "Samples", "T", "ANN acc", "Ref", "Ref acc", "Ref vs ANN", "SNN acc at T",
                       "Agree ANN at T", "Agree ref at T", "max |Δlogit| to ref", "Mean steps run"],
                      zip(reports, names).map(summaryRow))
+        if !unavailable.isEmpty {
+            out += "\n## Methods not run\n\n" + table(["Method", "Status"], unavailable.map { [$0.method, $0.status] })
+        }
         for (r, name) in zip(reports, names) {
             out += "\n## \(cell(name))\n\n### Accuracy and agreement against timesteps\n\n"
             let steps = ReportFacts.selectedSteps(r.timesteps)

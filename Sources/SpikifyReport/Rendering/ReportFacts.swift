@@ -47,6 +47,22 @@ enum ReportFacts {
         return LineSeries(name: name, x: list.indices.map { Double($0 + 1) }, y: list.map { $0 / n })
     }
 
+    /// The steps the spike charts show: up to the first step after the last one at which any report's network
+    /// spiked (from `snn.spikes_per_step`, else the sites'), so that a run to a cap T = 256 whose samples fell
+    /// quiet by t = 40 does not spend most of the axis on silence. `nil` without per-step counts.
+    static func spikingSteps(_ reports: [ReportDocument]) -> Int? {
+        var longest = 0, lastActive = 0
+        for r in reports {
+            let lists = r.snn?.spikesPerStep.map { [$0] } ?? (r.sites ?? []).compactMap(\.spikesPerStep)
+            for list in lists {
+                longest = max(longest, list.count)
+                if let last = list.lastIndex(where: { $0 != 0 }) { lastActive = max(lastActive, last + 1) }
+            }
+        }
+        guard longest > 0 else { return nil }
+        return min(longest, max(lastActive + 1, 2))
+    }
+
     /// The block a site belongs to: `blocks.3.fc1` → `block 3`; other sites (`patch_embed`, `final_norm`) are
     /// their own group. Site names are otherwise opaque.
     static func blockName(_ site: String) -> String {
