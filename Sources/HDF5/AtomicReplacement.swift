@@ -34,29 +34,43 @@ public enum AtomicReplacement {
             pending.paths.insert(temporary)
         }
         defer { pending.lock.withLock { _ = pending.paths.remove(temporary) } }
+        /// When a signal handler is removing the outputs and about to end the process (its unlink may also have
+        /// made this write fail), drop this output and wait for the end instead of reporting an error.
+        func stopIfInterrupted() {
+            guard pending.lock.withLock({ pending.interrupted }) else { return }
+            unlink(temporary)
+            pending.lock.withLock { _ = pending.paths.remove(temporary) }
+            while true { pause() }
+        }
         do {
             try fill(temporary)
+            stopIfInterrupted()
             guard rename(temporary, path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 throw HDF5Error.writeFailed(file: path, path: "/", reason: "cannot rename the temporary file into place: \(reason)")
             }
+        } catch let error as HDF5Error {
+            stopIfInterrupted()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error.file == temporary ? error.naming(path) : error
         } catch {
+            stopIfInterrupted()
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
     }
 
     /// Removes the temporary files of writes in progress and refuses new ones: for a signal handler running on its
-    /// own thread (not in signal context), just before the process dies. A write that finishes meanwhile has
-    /// renamed its file; unlinking an open file is safe. A write registered just before may not have created its
-    /// file yet, so a second pass a moment later removes what it created.
+    /// own thread (not in signal context), just before it ends the process. Unlinking an open file is safe. A
+    /// write in progress may still create its file (HDF5 opens a new file more than once), so the handler waits,
+    /// at most two seconds, until every write has seen the interruption and dropped its file, then unlinks again.
     public static func removeIncomplete() {
         let paths = pending.lock.withLock {
             pending.interrupted = true
             return pending.paths
         }
         for path in paths { unlink(path) }
-        usleep(20_000)
+        for _ in 0..<400 where !pending.lock.withLock({ pending.paths.isEmpty }) { usleep(5_000) }
         for path in pending.lock.withLock({ pending.paths }) { unlink(path) }
     }
 }

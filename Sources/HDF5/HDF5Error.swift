@@ -30,6 +30,20 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// The same error about `file` instead (an atomic write reports the output path, not its temporary file).
+    public func naming(_ file: String) -> HDF5Error {
+        switch self {
+        case .fileNotFound: return .fileNotFound(file: file)
+        case .notHDF5: return .notHDF5(file: file)
+        case .cannotOpen(_, let reason): return .cannotOpen(file: file, reason: reason)
+        case .missing(_, let path): return .missing(file: file, path: path)
+        case .readFailed(_, let path, let reason): return .readFailed(file: file, path: path, reason: reason)
+        case .writeFailed(_, let path, let reason): return .writeFailed(file: file, path: path, reason: reason)
+        case .unsupportedType(_, let path, let found, let expected):
+            return .unsupportedType(file: file, path: path, found: found, expected: expected)
+        }
+    }
+
     /// The object inside the file the error is about, or `nil` for errors about the whole file.
     public var objectPath: String? {
         switch self {

@@ -3,8 +3,14 @@ import Foundation
 
 /// Library set-up, the HDF5 error stack, and path helpers shared by the wrapper types.
 enum HDF5Library {
-    /// Runs `H5open()` once per process.
-    private static let opened: Bool = H5open() >= 0
+    /// Runs `H5open()` once per process, after `H5dont_atexit()`: HDF5's exit handler would flush files it still
+    /// lists as open, and a file whose close failed (a full disk, a file-size limit) stays listed, so the handler
+    /// wrote to it again at exit and crashed inside libhdf5. The wrapper closes every file itself (``HDF5File``'s
+    /// `close` and `deinit`), so nothing is left for the handler.
+    private static let opened: Bool = {
+        H5dont_atexit()
+        return H5open() >= 0
+    }()
 
     /// Serialises the wrapper's HDF5 calls. Debian's libhdf5 is the thread-safe build,
     /// which has its own global lock, but other builds (e.g. Homebrew's) are not; holding

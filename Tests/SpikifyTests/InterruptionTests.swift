@@ -91,4 +91,25 @@ final class InterruptionTests: XCTestCase {
         XCTAssertEqual(stat("/dev/null", &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
     }
+
+    /// A file-size limit during `convert` is an error naming the file (SIGXFSZ is ignored), with nothing left behind.
+    func testFileSizeLimitIsAnError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("snn.h5").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f 16; exec \"$0\" convert --model \"$1\" --out \"$2\"",
+                             try spikifyBinary().path, Fixtures.model("spikezip_qann_relu"), out]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "not killed by SIGXFSZ")
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(message.contains("snn.h5"), message)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
 }
