@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check clean
+.PHONY: all deps build test test-asan fuzz demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check clean
 
 all: build
 
@@ -103,5 +103,19 @@ test-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --scratch-path .build-asan
 
+# libFuzzer over the importer, the converted-model loader and the dataset reader (Fuzz/SpikifyFuzz), seeded with
+# the test fixtures and a converted model; FUZZ_SECONDS (default 60) of fuzzing, FUZZ_SEED fixes the run.
+# Findings land in .fuzz/ (crash-*, timeout-*, oom-*). Not part of `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= 1
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product spikify-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSPIKIFY_FUZZ -Xswiftc -gnone
+	$(SWIFT) build --product spikify
+	@mkdir -p .fuzz/corpus
+	@for f in Tests/Fixtures/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/corpus/ || true; done
+	@[ -f .fuzz/corpus/converted.h5 ] || .build/debug/spikify convert --model Tests/Fixtures/spikezip_qann_relu.h5 --out .fuzz/corpus/converted.h5 >/dev/null
+	cd .fuzz && ASAN_OPTIONS=detect_leaks=0 ../.build-fuzz/debug/spikify-fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  -seed=$(FUZZ_SEED) -timeout=20 -rss_limit_mb=4096 -max_len=400000 corpus
+
 clean:
-	rm -rf .build .build-asan $(DEMO_OUT)
+	rm -rf .build .build-asan .build-fuzz .fuzz $(DEMO_OUT)

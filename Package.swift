@@ -56,6 +56,9 @@ let package = Package(
             dependencies: ["Spikify", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Release-build throughput figures (tools/bench.sh compares them with PyTorch in the same run).
         .executableTarget(name: "spikify-bench", dependencies: ["Spikify"], path: "Benchmarks/SpikifyBench"),
+        // A libFuzzer target over the importer, the converted-model loader and the dataset reader (`make fuzz`).
+        .executableTarget(name: "spikify-fuzz", dependencies: ["Spikify"], path: "Fuzz/SpikifyFuzz",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "SpikifyReportTests", dependencies: ["SpikifyReport"]),
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
