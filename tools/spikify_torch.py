@@ -17,6 +17,7 @@ of the settled predictions (see --min-agreement). Python tooling only: Spikify n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -568,6 +569,8 @@ def main(argv=None) -> int:
     ap.add_argument("--min-agreement", type=float, default=0.99,
                     help="with --report: exit 1 when |accuracy/agreement difference| at any step exceeds "
                          "1 − this, or the settled figures or per-site spikes differ (default 0.99)")
+    ap.add_argument("--ann-logits", help="`spikify predict --out` logits of the source checkpoint: report the max "
+                    "|Δlogit| of the ANN rebuilt here from the graph against Spikify's")
     ap.add_argument("--quiet", action="store_true", help="print only the summary")
     args = ap.parse_args(argv)
 
@@ -594,6 +597,7 @@ def main(argv=None) -> int:
     settle = np.zeros(n, dtype=np.int64)
     qann_pred = np.zeros(n, dtype=np.int64)
     ann_pred = np.zeros(n, dtype=np.int64)
+    ann_logits = []
     max_dlogit = 0.0
     bitwise_equal = 0
     steps_simulated = 0
@@ -618,6 +622,7 @@ def main(argv=None) -> int:
             steps_simulated += run * b
             qann_pred[s : s + b] = q.argmax(1).cpu().numpy()
             ann_pred[s : s + b] = a.argmax(1).cpu().numpy()
+            ann_logits.append(a.cpu().numpy())
             settled = torch.from_numpy(st >= 0).to(args.device)
             if bool(settled.any()):
                 d = (final[settled] - q[settled]).abs()
@@ -652,6 +657,24 @@ def main(argv=None) -> int:
         "sites": {site: site_spikes[i].tolist() for i, site in enumerate(net.sites)},
         "site_events": {site: site_events[i].tolist() for i, site in enumerate(net.sites)},
     }
+    if args.ann_logits:
+        import h5py
+
+        try:
+            with h5py.File(args.ann_logits, "r") as f:
+                theirs = np.asarray(f["logits"][:n], dtype=np.float32)
+        except (OSError, KeyError) as e:
+            print(f"error: {args.ann_logits}: cannot read dataset 'logits' ({e})", file=sys.stderr)
+            return 2
+        mine = np.concatenate(ann_logits)
+        if theirs.shape != mine.shape:
+            print(f"error: {args.ann_logits}: 'logits' has shape {theirs.shape}, expected {mine.shape}", file=sys.stderr)
+            return 2
+        result["ann"]["max_abs_logit_difference_to_spikify"] = float(np.abs(mine - theirs).max())
+        result["ann"]["agreement_with_spikify"] = float((mine.argmax(1) == theirs.argmax(1)).mean())
+        print(f"ANN rebuilt from the graph vs Spikify's ANN ({args.ann_logits}): max |Δlogit| "
+              f"{result['ann']['max_abs_logit_difference_to_spikify']:.3g}, top-1 agreement "
+              f"{100 * result['ann']['agreement_with_spikify']:.1f}%")
     if not args.quiet:
         print(f"{'t':>4} {'accuracy':>9} {'agree QANN':>11} {'agree ANN':>10} {'spikes':>10}")
         last = None
@@ -689,7 +712,6 @@ def main(argv=None) -> int:
                   f"max |difference| {100 * c['max_abs_difference']:.2f} points (first at t = {c['first_differing_step']})"))
             if c["max_abs_difference"] > tol + 1e-12:
                 problems.append(f"{key} differs by more than {100 * tol:.2f} points at some step")
-        last_acc = cmp.get("accuracy")
         s = cmp["sites"]
         print(f"vs Spikify spikes per step: {s['equal_every_step']}/{s['compared']} sites equal at every step"
               + ("" if s["largest_difference"] == 0 else
@@ -703,6 +725,14 @@ def main(argv=None) -> int:
             theirs = (rep_snn.get(key) or [None])[-1]
             if theirs is not None and final_mine[key] is not None and abs(theirs - final_mine[key]) > 1e-9:
                 problems.append(f"settled {key} differs: torch {final_mine[key]} vs Spikify {theirs}")
+        with open(args.model, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        rep = json.load(open(args.report))
+        theirs = (rep.get("provenance") or {}).get("model_sha256")
+        if theirs is not None and theirs != digest:
+            problems.append(f"the report is of another model file (SHA-256 {theirs[:12]}…, this file {digest[:12]}…)")
+        if rep.get("burst") is not None and rep["burst"] != model.burst:
+            problems.append(f"the report ran burst {rep['burst']}, the file has burst {model.burst}")
         if cmp["settle_steps"]["spikify"].get("unsettled") != cmp["settle_steps"]["torch"].get("unsettled"):
             problems.append("a different number of samples settled")
         if problems:
@@ -711,7 +741,6 @@ def main(argv=None) -> int:
                 print(f"MISMATCH: {p}", file=sys.stderr)
         else:
             print(f"interop check passed (tolerance {100 * tol:.2f} points per step; settled figures equal)")
-        del last_acc
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
