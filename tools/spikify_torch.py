@@ -580,6 +580,9 @@ def main(argv=None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("error: --device cuda but torch.cuda.is_available() is False on this machine", file=sys.stderr)
         return 2
+    # float32 GEMMs, not TF32, on GPUs that have it (the totals must be float32 to settle on the QANN's levels).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     if args.timesteps < 1:
         print("error: --timesteps must be at least 1", file=sys.stderr)
         return 2
