@@ -6,7 +6,7 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan fuzz demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check clean
+.PHONY: all deps build test test-asan fuzz demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
 
 all: build
 
@@ -86,6 +86,36 @@ latency: build
 	  --limit $(LATENCY_IMAGES) --burst 1,2,4,8,16 --exit-when stable:2,margin:1 --report $(DEMO_OUT)/latency.json
 	$(BIN) eval --model $(DEMO_OUT)/qann16.h5 --data models/data/mnist-test.h5 --until-quiet --timesteps 256 \
 	  --limit $(LATENCY_IMAGES) --burst 1,2,4,8 --exit-when stable:3 --report $(DEMO_OUT)/latency-stable3.json
+
+# Runs converted files in PyTorch (tools/spikify_torch.py, docs/interop.md) next to `spikify eval --report` on the
+# first INTEROP_IMAGES test images: the bundled QAT QANN (B = 1 and burst B = 4) and the float ReLU ViT with 16
+# calibrated levels. Fails when Spikify's and torch's per-step accuracy or agreement differ by more than
+# 1 − INTEROP_MIN_AGREEMENT at any step, or the settled figures differ. VENV_PYTHON: a Python with torch and h5py
+# (default: the venv of tools/requirements.txt, installed when missing).
+INTEROP_IMAGES ?= 100
+INTEROP_STEPS ?= 64
+INTEROP_MIN_AGREEMENT ?= 0.98
+VENV_PYTHON ?= $(VENV)/bin/python
+INTEROP_RUN = $(VENV_PYTHON) tools/spikify_torch.py --limit $(INTEROP_IMAGES) --timesteps $(INTEROP_STEPS) \
+  --min-agreement $(INTEROP_MIN_AGREEMENT) --quiet
+interop-check: build $(if $(filter $(VENV)/bin/python,$(VENV_PYTHON)),venv)
+	@mkdir -p $(DEMO_OUT)
+	$(BIN) convert --model models/vit-mnist-relu-qann16.h5 --out $(DEMO_OUT)/interop-qann16.h5
+	$(BIN) eval --model $(DEMO_OUT)/interop-qann16.h5 --data models/data/mnist-test.h5 --timesteps $(INTEROP_STEPS) \
+	  --limit $(INTEROP_IMAGES) --report $(DEMO_OUT)/interop-qann16.json
+	$(INTEROP_RUN) $(DEMO_OUT)/interop-qann16.h5 models/data/mnist-test.h5 --report $(DEMO_OUT)/interop-qann16.json \
+	  --out $(DEMO_OUT)/interop-qann16-torch.json
+	$(BIN) convert --model models/vit-mnist-relu-qann16.h5 --burst 4 --out $(DEMO_OUT)/interop-qann16-b4.h5
+	$(BIN) eval --model $(DEMO_OUT)/interop-qann16-b4.h5 --data models/data/mnist-test.h5 --timesteps $(INTEROP_STEPS) \
+	  --limit $(INTEROP_IMAGES) --report $(DEMO_OUT)/interop-qann16-b4.json
+	$(INTEROP_RUN) $(DEMO_OUT)/interop-qann16-b4.h5 models/data/mnist-test.h5 --report $(DEMO_OUT)/interop-qann16-b4.json \
+	  --out $(DEMO_OUT)/interop-qann16-b4-torch.json
+	$(BIN) convert --model models/vit-mnist-relu.h5 --levels 16 --calib models/data/mnist-calib.h5 \
+	  --out $(DEMO_OUT)/interop-relu-l16.h5
+	$(BIN) eval --model $(DEMO_OUT)/interop-relu-l16.h5 --data models/data/mnist-test.h5 --timesteps $(INTEROP_STEPS) \
+	  --limit $(INTEROP_IMAGES) --report $(DEMO_OUT)/interop-relu-l16.json
+	$(INTEROP_RUN) $(DEMO_OUT)/interop-relu-l16.h5 models/data/mnist-test.h5 --report $(DEMO_OUT)/interop-relu-l16.json \
+	  --out $(DEMO_OUT)/interop-relu-l16-torch.json
 
 # A real single-node Slurm cluster (installs slurmctld/slurmd/munge with apt-get when missing): sharded eval as an
 # array job + merge job (afterok), merged report compared with an unsharded run. Not part of `make test`.
