@@ -139,7 +139,7 @@ test-asan: deps
 FUZZ_SECONDS ?= 60
 FUZZ_SEED    ?= 1
 fuzz: deps
-	$(SWIFT) build --scratch-path .build-fuzz --product spikify-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSPIKIFY_FUZZ -Xswiftc -gnone
+	$(SWIFT) build --scratch-path .build-fuzz --product spikify-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSPIKIFY_FUZZ -Xswiftc -use-ld=lld
 	$(SWIFT) build --product spikify
 	@mkdir -p .fuzz/corpus
 	@for f in Tests/Fixtures/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/corpus/ || true; done

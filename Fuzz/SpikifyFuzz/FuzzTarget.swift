@@ -26,6 +26,10 @@ enum FuzzDriver {
     }
 }
 
+/// libFuzzer's entry point by its conventional name (its runtime refers to it).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 { spikifyFuzzOneInput(data, size) }
+
 /// The input bytes go to a file (HDF5 reads paths); each reader must return or throw.
 func spikifyFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let path = FuzzInput.path
