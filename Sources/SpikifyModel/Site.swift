@@ -27,6 +27,7 @@ public struct Site: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let kind: Kind
 
     public init(_ kind: Kind, block: Int? = nil) {
+        // Sites are built in code; names from files go through the failable init(name:).
         precondition(kind.isPerBlock == (block != nil), "site \(kind) \(kind.isPerBlock ? "needs" : "takes no") block")
         self.kind = kind
         self.block = block

@@ -16,7 +16,7 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
 
     /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        fatalError("subclass")
+        fatalError("subclass")  // abstract: only subclasses are instantiated
     }
 
     func step(_ s: StepContext) {

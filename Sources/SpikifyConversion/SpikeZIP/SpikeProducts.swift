@@ -39,7 +39,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     }
 
     /// `output.total[s, head] = Â[s, head] ⊗ B̂[s, head]`; the subclass defines the layout.
-    func product(_ s: Int, _ head: Int) { fatalError("subclass") }
+    func product(_ s: Int, _ head: Int) { fatalError("subclass") }  // abstract: only subclasses are instantiated
 }
 
 /// Attention scores `(scale·Q̂)·K̂ᵀ`: q, k `[N, D]` per sample with heads as column blocks → `[heads·N, N]`. As in the

@@ -77,6 +77,7 @@ package enum SpikeZIPMethod: SpikingMethod {
             return g.tensor(name, x.scalars, shape: x.shape)
         }
         func neuron(_ input: Int, _ site: Site) -> Int {
+            // Every site has a quantizer: the plan comes from convert(), which builds it for all sites.
             let info = g.info(input), q = plan.quantizers[site]!
             return g.add(STBIFSpec.kind, [input], output: site.name, rows: info.rows, width: info.width,
                          attributes: ["threshold": .float(q.step), "lower": .int(q.lower), "upper": .int(q.upper)],

@@ -7,6 +7,7 @@ public struct Tensor: Sendable, Equatable {
     public var scalars: [Float]
 
     public init(shape: [Int], scalars: [Float]) {
+        // Callers pass computed shapes; tensors read from files take the dataset's own shape and element count.
         precondition(shape.reduce(1, *) == scalars.count, "Tensor: \(scalars.count) values do not fill shape \(shape)")
         self.shape = shape
         self.scalars = scalars

@@ -23,6 +23,7 @@ public final class ViTForward: Sendable {
     /// - Parameter hook: called at every ``Site`` in graph order (see ``SiteHook``).
     public func logits(_ images: Tensor, hook: SiteHook? = nil) -> Tensor {
         let c = config
+        // Images from data files are checked against the configuration by ImageDatasetReader before they get here.
         precondition(images.rank == 4 && images.shape[1] == c.channels && images.shape[2] == c.imageSize
             && images.shape[3] == c.imageSize, "images \(images.shape) do not fit the model")
         let batch = images.shape[0]

@@ -328,7 +328,7 @@ enum KerasLayout {
 
     /// Row-major `[rows, cols]` → `[cols, rows]`.
     static func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
-        precondition(x.count == rows * cols)
+        precondition(x.count == rows * cols)  // callers pass shapes checked against the file's dataset
         var y = [Float](repeating: 0, count: x.count)
         for r in 0..<rows { for c in 0..<cols { y[c * rows + r] = x[r * cols + c] } }
         return y
