@@ -28,7 +28,7 @@ public enum ConversionMethods {
     }
 
     /// The methods that ship with Spikify.
-    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self] }
+    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self, MSTMethod.self] }
 
     private static let store: Store = {
         let s = Store()
@@ -94,14 +94,19 @@ public struct ConversionOptions: Sendable {
     public var seed: UInt64
     /// Extra metadata recorded in the converted model (source SHA-256, say).
     public var metadata: [String: String]
+    /// Options only one method understands, by name (MST: `mode`, `mask_ratio`, `mask_sites`); each method parses
+    /// and checks its own and rejects names it does not know.
+    public var methodOptions: [String: String]
 
     public init(levels: Int? = nil, steps: StepSource = .checkpoint, calibrationImages: Tensor? = nil,
-                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:]) {
+                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:],
+                methodOptions: [String: String] = [:]) {
         self.levels = levels
         self.steps = steps
         self.calibrationImages = calibrationImages
         self.batchSize = batchSize
         self.seed = seed
         self.metadata = metadata
+        self.methodOptions = methodOptions
     }
 }
