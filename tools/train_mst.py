@@ -337,6 +337,23 @@ def reload(path, ratio):
     return m.eval()
 
 
+def describe(path, ratio, epochs, wall, xte, yte, log, val):
+    """Reload a written model, measure its test accuracy and describe it for the manifest."""
+    name = os.path.basename(path)
+    m = reload(path, ratio)
+    c = accuracy(m, xte, yte) if not val else -1
+    cr = random_mask_accuracy(m, xte, yte) if ratio > 0 and not val else c
+    log(f"{name}: test {c}/{len(yte)} (expected mask), {cr}/{len(yte)} (random masks, seed 7)"
+        + (f"  ({wall:.0f}s)" if wall is not None else ""))
+    return {"file": name, "levels": LEVELS, "masking_ratio": ratio,
+            "parameters": sum(p.numel() for k, p in m.named_parameters() if not k.endswith(".up")),
+            "thresholds": sum(1 for k, _ in m.named_parameters() if k.endswith(".up")),
+            "epochs": epochs, "test_correct": c, "test_total": len(yte),
+            "test_accuracy": round(c / len(yte) * 100, 2),
+            "test_accuracy_random_masks_seed7": round(cr / len(yte) * 100, 2),
+            "train_seconds": None if wall is None else round(wall), "sha256": sha256(path)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
@@ -349,12 +366,16 @@ def main():
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--bs", type=int, default=64)
     ap.add_argument("--val", type=int, default=0, help="experiments: hold out this many training images")
+    ap.add_argument("--masked-only", action="store_true",
+                    help="skip the first phase: load the written vit-mnist-mst16.h5 and train only the masked model "
+                         "(the same result as the full run: each phase starts from the saved weights with a fresh "
+                         "optimiser and its own seeds)")
     args = ap.parse_args()
     out = os.path.normpath(args.out)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     t_start = time.time()
-    logf = open(os.path.join(out, "mst_train_log.txt"), "w")
+    logf = open(os.path.join(out, "mst_train_log.txt"), "a" if args.masked_only else "w")
 
     def log(s):
         print(s, flush=True)
@@ -383,9 +404,16 @@ def main():
     init_from_float(model, sd)
     init_thresholds(model, xcal)
     entries = []
-    for name, ratio, epochs, lr, seed in (("vit-mnist-mst16.h5", 0.0, args.epochs, args.lr, 200),
-                                          ("vit-mnist-mst16-mask75.h5", args.mask_ratio, args.mask_epochs,
-                                           args.mask_lr, 201)):
+    phases = [("vit-mnist-mst16.h5", 0.0, args.epochs, args.lr, 200),
+              ("vit-mnist-mst16-mask75.h5", args.mask_ratio, args.mask_epochs, args.mask_lr, 201)]
+    if args.masked_only:
+        model = reload(os.path.join(out, phases[0][0]), 0.0)
+        with open(os.path.join(out, "manifest.json")) as f:
+            entries = [m for m in json.load(f).get("mst_models", {}).get("models", []) if m["file"] == phases[0][0]]
+        if not entries or entries[0]["sha256"] != sha256(os.path.join(out, phases[0][0])):
+            entries = [describe(os.path.join(out, phases[0][0]), 0.0, args.epochs, None, xte, yte, log, args.val)]
+        phases = phases[1:]
+    for name, ratio, epochs, lr, seed in phases:
         t0 = time.time()
         log(f"== {name}: QCFS L={LEVELS}, BatchNorm blocks, masking ratio {ratio} ==")
         model.set_ratio(ratio)
@@ -394,25 +422,14 @@ def main():
         model.eval()
         path = os.path.join(out, name)
         write_model(path, model.state_dict(), attrs_for(ratio))
-        m = reload(path, ratio)
-        c = accuracy(m, xte, yte) if not args.val else -1
-        cr = random_mask_accuracy(m, xte, yte) if ratio > 0 and not args.val else c
-        wall = time.time() - t0
-        log(f"{name}: test {c}/{len(yte)} (expected mask), {cr}/{len(yte)} (random masks, seed 7)  ({wall:.0f}s)")
-        entries.append({"file": name, "levels": LEVELS, "masking_ratio": ratio,
-                        "parameters": sum(p.numel() for k, p in m.named_parameters() if not k.endswith(".up")),
-                        "thresholds": sum(1 for k, _ in m.named_parameters() if k.endswith(".up")),
-                        "epochs": epochs, "test_correct": c, "test_total": len(yte),
-                        "test_accuracy": round(c / len(yte) * 100, 2),
-                        "test_accuracy_random_masks_seed7": round(cr / len(yte) * 100, 2),
-                        "train_seconds": round(wall), "sha256": sha256(path)})
+        entries.append(describe(path, ratio, epochs, time.time() - t0, xte, yte, log, args.val))
     if not args.val:
         mpath = os.path.join(out, "manifest.json")
         with open(mpath) as f:
             man = json.load(f)
         man["mst_models"] = {"generator": "tools/train_mst.py", "torch": torch.__version__,
                              "threads": torch.get_num_threads(), "models": entries,
-                             "recipe": {k: v for k, v in vars(args).items() if k not in ("out", "val")},
+                             "recipe": {k: v for k, v in vars(args).items() if k not in ("out", "val", "masked_only")},
                              "total_seconds": round(time.time() - t_start)}
         with open(mpath, "w") as f:
             json.dump(man, f, indent=2)

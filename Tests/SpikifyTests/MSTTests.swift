@@ -174,6 +174,27 @@ final class MSTTests: XCTestCase {
         XCTAssertEqual(scoreCalls, model.config.depth)
     }
 
+    /// A BatchNorm checkpoint with its own thresholds converts, saves and reloads bit-identically (the reference
+    /// QCFS network included, so the BatchNorm statistics travel with the file).
+    func testCheckpointThresholdsAndBatchNormSurviveTheFile() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try ViTImporter.load(try mstCheckpoint(dir))
+        let data = try ImageDataset.load(Fixtures.data("timm_relu_avg_nested"), for: model.config)
+        let c = try ConversionMethods.convert(model, method: "mst", options: ConversionOptions(seed: 3))
+        XCTAssertEqual(c.qcfsThresholds?[Site(.scores, block: 0)], 3.0)
+        XCTAssertEqual(c.graph.nodes.filter { $0.kind == "mst.batch_norm" }.count, 2 * model.config.depth)
+        let path = dir.appendingPathComponent("snn.h5").path
+        try ConvertedModelFile.write(c, to: path)
+        let loaded = try ConvertedModelFile.read(path)
+        XCTAssertEqual(loaded.model.config.blockBatchNorm, model.config.blockBatchNorm)
+        XCTAssertEqual(loaded.reference.logits(data.images).scalars, c.reference.logits(data.images).scalars)
+        let a = try SpikingExecutor(graph: c.graph, batchCapacity: data.count).run(data.images, timesteps: 8)
+        let b = try SpikingExecutor(graph: loaded.graph, batchCapacity: data.count).run(data.images, timesteps: 8)
+        XCTAssertEqual(a.logits.scalars, b.logits.scalars)
+        XCTAssertGreaterThan(a.siteSpikes.reduce(0, +), 0)
+    }
+
     func testMalformedMSTCheckpointsNameTheKey() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
