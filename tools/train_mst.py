@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train Spikify's bundled MST-style MNIST ViTs (Masked Spiking Transformer, Wang et al., ICCV 2023).
 
-    .venv/bin/python tools/train_mst.py [--out models] [--threads 1] [--epochs 40] [--mask-epochs 25]
+    .venv/bin/python tools/train_mst.py [--out models] [--threads 1] [--epochs 40] [--mask-epochs 12]
 
 Writes (see models/README.md, section "MST models", and docs/methods/mst.md):
   models/vit-mnist-mst16.h5        QCFS (L = 16) ViT with BatchNorm in the blocks, trained with masking 0
@@ -354,24 +354,74 @@ def describe(path, ratio, epochs, wall, xte, yte, log, val):
             "train_seconds": None if wall is None else round(wall), "sha256": sha256(path)}
 
 
+def write_readme_section(out):
+    """The "MST models" section at the end of models/README.md, from manifest.json's mst_models (rerun this after
+    tools/train_mnist.py, which rewrites both files)."""
+    with open(os.path.join(out, "manifest.json")) as f:
+        mst = json.load(f)["mst_models"]
+    L = ["## MST models\n",
+         "Written by `tools/train_mst.py` (run it after `tools/train_mnist.py`, which rewrites this file and "
+         "`manifest.json`); conversion and results: `docs/methods/mst.md`.\n",
+         "| file | masking ratio | parameters | QCFS thresholds | epochs | PyTorch test accuracy (expected mask) "
+         "| with random masks (seed 7) | SHA-256 |", "|---|---|---|---|---|---|---|---|"]
+    for m in mst["models"]:
+        L.append(f"| `{m['file']}` | {m['masking_ratio']} | {m['parameters']:,} | {m['thresholds']} | {m['epochs']} | "
+                 f"{m['test_accuracy']:.2f}% ({m['test_correct']}/{m['test_total']}) | "
+                 f"{m['test_accuracy_random_masks_seed7']:.2f}% | `{m['sha256']}` |")
+    r = mst["recipe"]
+    L += ["",
+          "Architecture: the geometry of the float ViTs above (28×28×1, patch 4, 50 tokens, width 64, depth 4, "
+          "4 heads, MLP 128, token pooling), with BatchNorm1d (eps 1e-5, statistics per channel over batch and "
+          "tokens) in place of norm1/norm2, the final LayerNorm kept, no GELU/ReLU, and a QCFS activation "
+          "(L = 16, one learnable threshold `up` per site) after the patch embedding, norm1, q, k, v, the scaled "
+          "scores, attn·v, proj, norm2, fc1 and fc2: 41 thresholds. Keys follow the MST code "
+          "(`blocks.N.attn.q_if.up`, `blocks.N.shortcut1_if.up`, …); root attributes `num_heads`, `act`=relu "
+          "(a no-op after QCFS), `layer_norm_eps`, `batch_norm_eps`, `levels`=16, `masking_ratio`, `global_pool`, "
+          "`mean`, `std`.",
+          "",
+          f"Recipe: start from `vit-mnist-relu.h5` (LayerNorm weight/bias into the BatchNorm weight/bias, as MST "
+          f"loads Swin-T with strict=False), each λ at the 99.9th percentile of its site's float activations on "
+          f"the calibration images; {r['epochs']} epochs of AdamW (lr {r['lr']}, 1-epoch warm-up, cosine, weight "
+          f"decay {r['wd']}, none on biases, norms, cls, pos and λ), batch {r['bs']}, the augmentation of "
+          f"`train_mnist.py`, loss CE (label smoothing 0.1) + KD from `vit-mnist-relu.h5` (τ = 2). The masked model "
+          f"continues from the first with random spike masking p = {r['mask_ratio']} on the Q, K and score outputs "
+          f"(fresh Bernoulli keep-masks every forward, no rescaling) for {r['mask_epochs']} epochs at lr "
+          f"{r['mask_lr']}. In eval mode the masks are replaced by their expectation (×(1 − p)); that is the "
+          f"accuracy column, and Spikify's QCFS reference. Torch {mst['torch']}, {mst['threads']} thread(s), "
+          f"deterministic algorithms, fixed seeds: a rerun with the same thread count reproduces the files bit for "
+          f"bit. Log: `mst_train_log.txt`.",
+          ""]
+    path = os.path.join(out, "README.md")
+    with open(path) as f:
+        text = f.read()
+    if "## MST models" in text:
+        text = text[:text.index("## MST models")]
+    with open(path, "w") as f:
+        f.write(text.rstrip("\n") + "\n\n" + "\n".join(L))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--mask-epochs", type=int, default=25)
+    ap.add_argument("--mask-epochs", type=int, default=12)
     ap.add_argument("--mask-ratio", type=float, default=0.75)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--mask-lr", type=float, default=5e-4)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--bs", type=int, default=64)
     ap.add_argument("--val", type=int, default=0, help="experiments: hold out this many training images")
+    ap.add_argument("--refresh-docs", action="store_true", help="only rewrite the MST section of models/README.md")
     ap.add_argument("--masked-only", action="store_true",
                     help="skip the first phase: load the written vit-mnist-mst16.h5 and train only the masked model "
                          "(the same result as the full run: each phase starts from the saved weights with a fresh "
                          "optimiser and its own seeds)")
     args = ap.parse_args()
     out = os.path.normpath(args.out)
+    if args.refresh_docs:
+        write_readme_section(out)
+        return
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     t_start = time.time()
@@ -429,11 +479,12 @@ def main():
             man = json.load(f)
         man["mst_models"] = {"generator": "tools/train_mst.py", "torch": torch.__version__,
                              "threads": torch.get_num_threads(), "models": entries,
-                             "recipe": {k: v for k, v in vars(args).items() if k not in ("out", "val", "masked_only")},
+                             "recipe": {k: v for k, v in vars(args).items() if k not in ("out", "val", "masked_only", "refresh_docs")},
                              "total_seconds": round(time.time() - t_start)}
         with open(mpath, "w") as f:
             json.dump(man, f, indent=2)
             f.write("\n")
+        write_readme_section(out)
     log(f"total {time.time() - t_start:.0f}s")
 
 
