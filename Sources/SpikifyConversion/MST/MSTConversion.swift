@@ -194,12 +194,13 @@ package enum MSTMethod: SpikingMethod {
             let k = neuron(linear(h1, b + "attn.k", out: d), Site(.k, block: i))
             let v = neuron(linear(h1, b + "attn.v", out: d), Site(.v, block: i))
             let scores = g.add(StepScoresSpec.kind, [q, k], output: b + "attn.scores", rows: h * n, width: n,
-                               attributes: ["heads": .int(h), "scale": .float(1 / Float(c.headDim).squareRoot())])
+                               attributes: ["heads": .int(h), "scale": .float(1 / Float(c.headDim).squareRoot()),
+                                            "input": .string(input)])
             let scoreSpikes = neuron(scores, Site(.scores, block: i))
             let probabilities = g.add(StepSoftmaxSpec.kind, [scoreSpikes], output: b + "attn.softmax", rows: h * n,
                                       width: n, attributes: ["input": .string(input)])
             let weighted = g.add(StepWeightedValuesSpec.kind, [probabilities, v], output: b + "attn.av", rows: n,
-                                 width: d, attributes: ["heads": .int(h)])
+                                 width: d, attributes: ["heads": .int(h), "input": .string(input)])
             let o = neuron(weighted, Site(.attnV, block: i))
             let projected = neuron(linear(o, b + "attn.proj", out: d), Site(.proj, block: i))
             let x1 = g.add(StepAddSpec.kind, [x, projected], output: b + "residual1", rows: n, width: d)

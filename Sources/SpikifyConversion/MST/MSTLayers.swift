@@ -272,18 +272,39 @@ final class StepGELULayer: SpikingOperator {
     }
 }
 
-/// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`).
+/// This step's spike input, or (running-mean mode) its running mean `total/(t+1)` copied into `scratch`.
+private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, scratch: FloatBuffer)
+    -> UnsafeMutablePointer<Float> {
+    switch mode {
+    case .instantaneous:
+        return input.increment.pointer
+    case .runningMean:
+        let count = s.batch * input.info.perSample, inverse = 1 / Float(s.t + 1)
+        let total = input.total.pointer, m = scratch.pointer
+        for i in 0..<count { m[i] = total[i] * inverse }
+        return m
+    }
+}
+
+/// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`); in
+/// running-mean mode, of their running means (the product of the rates, which spike trains with a common phase
+/// do not give on average).
 final class StepScoresLayer: SpikingOperator {
     let q: ValueSlot, k: ValueSlot, output: ValueSlot
-    let heads: Int, scale: Float
+    let heads: Int, scale: Float, mode: NonlinearityInput
+    let qMean: FloatBuffer, kMean: FloatBuffer
 
-    init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float) {
-        (self.q, self.k, self.output, self.heads, self.scale) = (q, k, output, heads, scale)
+    init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, mode: NonlinearityInput, batch: Int) {
+        (self.q, self.k, self.output, self.heads, self.scale, self.mode) = (q, k, output, heads, scale, mode)
+        let count = mode == .runningMean ? batch * q.info.perSample : 0
+        qMean = FloatBuffer(count: count)
+        kMean = FloatBuffer(count: count)
     }
 
     func step(_ s: StepContext) {
         let n = q.info.rows, d = q.info.width, hd = d / heads, h = heads, alpha = scale
-        let qs = SendablePointer(q.increment.pointer), ks = SendablePointer(k.increment.pointer)
+        let qs = SendablePointer(spikeOperand(q, mode, s, scratch: qMean))
+        let ks = SendablePointer(spikeOperand(k, mode, s, scratch: kMean))
         let ys = SendablePointer(output.increment.pointer)
         BLAS.withSingleThread {
             Parallel.forChunks(s.batch * h) { r in
@@ -298,18 +319,22 @@ final class StepScoresLayer: SpikingOperator {
     }
 }
 
-/// Per head, `O_t = A_t·V_t` of this step's attention probabilities and V spikes (`[H·N, N]`, `[N, D]` → `[N, D]`).
+/// Per head, `O_t = A_t·V_t` of this step's attention probabilities and V spikes (`[H·N, N]`, `[N, D]` → `[N, D]`);
+/// in running-mean mode with the running mean of V.
 final class StepWeightedValuesLayer: SpikingOperator {
     let attention: ValueSlot, v: ValueSlot, output: ValueSlot
-    let heads: Int
+    let heads: Int, mode: NonlinearityInput
+    let vMean: FloatBuffer
 
-    init(attention: ValueSlot, v: ValueSlot, output: ValueSlot, heads: Int) {
-        (self.attention, self.v, self.output, self.heads) = (attention, v, output, heads)
+    init(attention: ValueSlot, v: ValueSlot, output: ValueSlot, heads: Int, mode: NonlinearityInput, batch: Int) {
+        (self.attention, self.v, self.output, self.heads, self.mode) = (attention, v, output, heads, mode)
+        vMean = FloatBuffer(count: mode == .runningMean ? batch * v.info.perSample : 0)
     }
 
     func step(_ s: StepContext) {
         let n = v.info.rows, d = v.info.width, hd = d / heads, h = heads
-        let a = SendablePointer(attention.increment.pointer), vs = SendablePointer(v.increment.pointer)
+        let a = SendablePointer(attention.increment.pointer)
+        let vs = SendablePointer(spikeOperand(v, mode, s, scratch: vMean))
         let os = SendablePointer(output.increment.pointer)
         BLAS.withSingleThread {
             Parallel.forChunks(s.batch * h) { r in

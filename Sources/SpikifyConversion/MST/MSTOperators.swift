@@ -219,10 +219,10 @@ enum StepGELUSpec: OperatorSpec {
 }
 
 /// `mst.scores`: per head `scale·Q_t·K_tᵀ`; inputs Q, K `[N, D]`, output `[heads·N, N]`; attributes `heads`
-/// (dividing D) and `scale` > 0.
+/// (dividing D), `scale` > 0 and `input` (running_mean: of the running means of Q and K).
 enum StepScoresSpec: OperatorSpec {
     static let kind = "mst.scores"
-    struct Parameters { let heads: Int, scale: Float }
+    struct Parameters { let heads: Int, scale: Float, mode: NonlinearityInput }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
         try n.arity(inputs: 2)
@@ -230,31 +230,32 @@ enum StepScoresSpec: OperatorSpec {
         try n.expect(n.input(1), rows: q.rows, width: q.width, "key input")
         let h = try heads(n, width: q.width)
         try n.expect(n.output(), rows: h * q.rows, width: q.rows, "output")
-        return Parameters(heads: h, scale: try n.float("scale", positive: true))
+        return Parameters(heads: h, scale: try n.float("scale", positive: true), mode: try nonlinearityInput(n))
     }
 
     static func instantiate(_ p: Parameters, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         StepScoresLayer(q: r.slot(n.node.inputs[0]), k: r.slot(n.node.inputs[1]), output: r.slot(n.node.outputs[0]),
-                        heads: p.heads, scale: p.scale)
+                        heads: p.heads, scale: p.scale, mode: p.mode, batch: r.capacity)
     }
 }
 
-/// `mst.weighted_values`: per head `A_t·V_t`; inputs A `[heads·N, N]` and V `[N, D]`, output `[N, D]`; attribute
-/// `heads` (dividing D).
+/// `mst.weighted_values`: per head `A_t·V_t`; inputs A `[heads·N, N]` and V `[N, D]`, output `[N, D]`; attributes
+/// `heads` (dividing D) and `input` (running_mean: with the running mean of V).
 enum StepWeightedValuesSpec: OperatorSpec {
     static let kind = "mst.weighted_values"
-    static func parameters(_ n: NodeContext) throws -> Int {
+    struct Parameters { let heads: Int, mode: NonlinearityInput }
+    static func parameters(_ n: NodeContext) throws -> Parameters {
         try n.arity(inputs: 2)
         let v = n.input(1)
         let h = try heads(n, width: v.width)
         try n.expect(n.input(0), rows: h * v.rows, width: v.rows, "attention input")
         try n.expect(n.output(), rows: v.rows, width: v.width, "output")
-        return h
+        return Parameters(heads: h, mode: try nonlinearityInput(n))
     }
 
-    static func instantiate(_ h: Int, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
+    static func instantiate(_ p: Parameters, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         StepWeightedValuesLayer(attention: r.slot(n.node.inputs[0]), v: r.slot(n.node.inputs[1]),
-                                output: r.slot(n.node.outputs[0]), heads: h)
+                                output: r.slot(n.node.outputs[0]), heads: p.heads, mode: p.mode, batch: r.capacity)
     }
 }
 
