@@ -6,8 +6,8 @@ import SpikifySpiking
 // docs/methods/mst.md). Every operator works on each step's values: it reads its inputs' increments (what they
 // sent at this step) and writes its output's increment, which the value slot then adds to its total. So linear
 // layers and BatchNorm inject their bias on every step, and softmax, LayerNorm and the attention products act on
-// instantaneous values, as in the released MST code; the `runningMean` mode applies softmax, LayerNorm and GELU to
-// the running mean of their input instead (Spikify's improved mode).
+// instantaneous values, as in the released MST code; the `runningMean` mode applies softmax, LayerNorm, GELU and
+// the attention products to the running means of their inputs instead (Spikify's improved mode).
 
 /// Whether a per-step nonlinearity sees this step's value or the running mean of its input.
 enum NonlinearityInput: String, Sendable {

@@ -15,7 +15,8 @@ public enum MaskSites: String, Sendable, Equatable, CaseIterable {
 public enum MSTMode: String, Sendable, Equatable, CaseIterable {
     /// MST as published: unsigned IF neurons; softmax and LayerNorm on each step's values.
     case standard
-    /// Softmax, LayerNorm (and GELU) on the running mean of their inputs (Spikify's improvement).
+    /// Softmax, LayerNorm, GELU and the attention products on the running means of their inputs (Spikify's
+    /// improvement).
     case improved
     /// For ordinary pretrained ViTs: signed IF neurons at signed sites, per-step nonlinearities as `standard`.
     case signed
