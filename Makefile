@@ -4,8 +4,8 @@ BIN        := .build/release/spikify
 PYTHON     ?= python3
 VENV       := .venv
 TIMESTEPS  ?= 256
-MST_TIMESTEPS ?= 128
-MST_LIMIT  ?= 200
+MST_TIMESTEPS ?= 64
+MST_LIMIT  ?= 1000
 DEMO_OUT   := out
 
 .PHONY: all deps build test demo models fixtures keras-fixtures venv bench slurm-test deploy-check clean
