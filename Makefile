@@ -4,6 +4,8 @@ BIN        := .build/release/spikify
 PYTHON     ?= python3
 VENV       := .venv
 TIMESTEPS  ?= 256
+MST_TIMESTEPS ?= 64
+MST_LIMIT  ?= 1000
 DEMO_OUT   := out
 
 .PHONY: all deps build test test-asan fuzz demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
@@ -31,7 +33,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Converts the bundled MNIST ViTs with SpikeZIP-TF and prints accuracy against timesteps on the bundled test set.
+# Converts the bundled MNIST ViTs with SpikeZIP-TF and MST and prints accuracy against timesteps on the bundled test set.
 demo: build
 	@mkdir -p $(DEMO_OUT)
 	$(BIN) inspect models/vit-mnist-relu-qann16.h5
@@ -43,6 +45,11 @@ demo: build
 	$(BIN) eval --model models/vit-mnist-relu.h5 --method spikezip --levels 16 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/relu-l16.json
 	@echo "== float GELU ViT, 32 calibrated levels (training-free, differential GELU)"
 	$(BIN) eval --model models/vit-mnist-gelu.h5 --method spikezip --levels 32 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/gelu-l32.json
+	@echo "== MST-trained ViT (QCFS L = 16, BatchNorm blocks): convert, then $(MST_TIMESTEPS) steps on the first $(MST_LIMIT) test images"
+	$(BIN) convert --model models/vit-mnist-mst16.h5 --method mst --out $(DEMO_OUT)/mst16-snn.h5
+	$(BIN) eval --model $(DEMO_OUT)/mst16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16.json
+	@echo "== the same trained with random spike masking p = 0.75 (masks on Q, K and score spikes, seed 0)"
+	$(BIN) eval --model models/vit-mnist-mst16-mask75.h5 --method mst --mask-ratio 0.75 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-mask75.json
 
 # Renders the HTML report of the bundled models and screenshots it with headless Chromium (installed with apt-get
 # when missing) into docs/report-preview.png. Reuses out/*.json from `make demo`, else evaluates the QAT QANN on

@@ -13,6 +13,8 @@ public struct ModelSummary: Codable, Sendable {
     public var tokens: Int
     /// Sites with quantizer step sizes in the file (a QANN checkpoint), in graph order.
     public var quantizerSteps: Int
+    /// QCFS thresholds in the file (an MST-trained checkpoint) or in the converted model's MST state.
+    public var qcfsThresholds = 0
     /// For a converted model: its description (method, levels, source, …), operators and neurons per image.
     public var converted: [String: String]?
     public var operators: Int?
@@ -26,6 +28,7 @@ public struct ModelSummary: Codable, Sendable {
         parameters = model.weights.parameterCount
         tokens = model.config.tokenCount
         quantizerSteps = model.weights.stepSizes.count
+        qcfsThresholds = model.weights.qcfsThresholds.count
     }
 
     public init(converted c: ConvertedModel) {
@@ -35,6 +38,7 @@ public struct ModelSummary: Codable, Sendable {
         parameters = c.model.weights.parameterCount
         tokens = c.model.config.tokenCount
         quantizerSteps = c.plan?.quantizers.count ?? 0
+        qcfsThresholds = c.qcfsThresholds?.count ?? 0
         converted = c.graph.metadata.filter { $0.key != "file" }.merging(c.methodDescription) { file, _ in file }
         converted?["simulation"] = "input \(c.graph.semantics.inputCoding.description), readout "
             + "\(c.graph.semantics.readout.rawValue), quiescence \(c.graph.semantics.quiescenceIsFinal ? "final" : "not final")"
@@ -66,6 +70,12 @@ public struct ModelSummary: Codable, Sendable {
             "mean / std    \(c.mean) / \(c.std)",
             "parameters    \(parameters)",
         ]
+        if let bn = c.blockBatchNorm {
+            lines.append("block norms   BatchNorm (running statistics, eps \(bn.eps)); final norm LayerNorm")
+        }
+        if qcfsThresholds > 0 {
+            lines.append("QCFS          \(qcfsThresholds) thresholds λ, levels \(c.levels.map(String.init) ?? "not declared")")
+        }
         if quantizerSteps > 0 {
             lines.append("QANN          \(quantizerSteps) quantizer step sizes, levels \(c.levels.map(String.init) ?? "not declared")")
         }

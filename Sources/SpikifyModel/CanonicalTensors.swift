@@ -25,6 +25,10 @@ extension ViTWeights {
             put(p + "attn.proj.bias", b.projBias, [d])
             put(p + "norm2.weight", b.norm2Weight, [d])
             put(p + "norm2.bias", b.norm2Bias, [d])
+            put(p + "norm1.running_mean", b.norm1RunningMean, [d])
+            put(p + "norm1.running_var", b.norm1RunningVar, [d])
+            put(p + "norm2.running_mean", b.norm2RunningMean, [d])
+            put(p + "norm2.running_var", b.norm2RunningVar, [d])
             put(p + "mlp.fc1.weight", b.fc1Weight, [m, d])
             put(p + "mlp.fc1.bias", b.fc1Bias, [m])
             put(p + "mlp.fc2.weight", b.fc2Weight, [d, m])
@@ -59,14 +63,21 @@ extension ViTWeights {
                 qkvW += try get(p + "attn.\(name).weight", d * d)
                 qkvB += try get(p + "attn.\(name).bias", d, optional: true)
             }
-            blocks.append(BlockWeights(
+            var block = BlockWeights(
                 norm1Weight: try get(p + "norm1.weight", d), norm1Bias: try get(p + "norm1.bias", d),
                 qkvWeight: qkvW, qkvBias: qkvB,
                 projWeight: try get(p + "attn.proj.weight", d * d),
                 projBias: try get(p + "attn.proj.bias", d, optional: true),
                 norm2Weight: try get(p + "norm2.weight", d), norm2Bias: try get(p + "norm2.bias", d),
                 fc1Weight: try get(p + "mlp.fc1.weight", m * d), fc1Bias: try get(p + "mlp.fc1.bias", m, optional: true),
-                fc2Weight: try get(p + "mlp.fc2.weight", d * m), fc2Bias: try get(p + "mlp.fc2.bias", d, optional: true)))
+                fc2Weight: try get(p + "mlp.fc2.weight", d * m), fc2Bias: try get(p + "mlp.fc2.bias", d, optional: true))
+            if c.blockBatchNorm != nil {
+                block.norm1RunningMean = try get(p + "norm1.running_mean", d)
+                block.norm1RunningVar = try get(p + "norm1.running_var", d)
+                block.norm2RunningMean = try get(p + "norm2.running_mean", d)
+                block.norm2RunningVar = try get(p + "norm2.running_var", d)
+            }
+            blocks.append(block)
         }
         let norm = c.globalPool == .avg ? "fc_norm" : "norm"
         self.init(

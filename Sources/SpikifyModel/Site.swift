@@ -7,6 +7,9 @@ public struct Site: Hashable, Sendable, Comparable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case patchEmbed = "patch_embed"
         case norm1, q, k, v
+        /// Scaled attention scores `q·kᵀ/√d` before the softmax (a QCFS site of MST, Wang et al. ICCV 2023 §3.2;
+        /// not a SpikeZIP-TF site, so ``Site/all(depth:)`` leaves it out).
+        case scores
         /// Softmax output (attention probabilities).
         case attn
         /// `attn · v`.
@@ -56,13 +59,22 @@ public struct Site: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
-    /// All sites of a model in graph order.
+    /// All SpikeZIP-TF quantizer sites of a model in graph order (every kind but ``Kind/scores``).
     public static func all(depth: Int) -> [Site] {
         var sites = [Site(.patchEmbed)]
         for b in 0..<depth {
-            for k in Kind.allCases where k.isPerBlock { sites.append(Site(k, block: b)) }
+            for k in Kind.allCases where k.isPerBlock && k != .scores { sites.append(Site(k, block: b)) }
         }
         sites.append(Site(.finalNorm))
+        return sites
+    }
+
+    /// The QCFS sites of an MST-converted ViT in graph order (Wang et al., ICCV 2023, §3.2 adapted to a ViT):
+    /// patch embedding, norm1, q, k, v, scaled scores, attn·v, proj, norm2, fc1, fc2.
+    public static func qcfs(depth: Int) -> [Site] {
+        var sites = [Site(.patchEmbed)]
+        let kinds: [Kind] = [.norm1, .q, .k, .v, .scores, .attnV, .proj, .norm2, .fc1, .fc2]
+        for b in 0..<depth { sites += kinds.map { Site($0, block: b) } }
         return sites
     }
 

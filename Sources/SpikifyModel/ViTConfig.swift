@@ -15,6 +15,14 @@ public enum GlobalPool: String, Sendable, Codable, CaseIterable {
     case avg
 }
 
+/// BatchNorm in place of the blocks' LayerNorms (MST, Wang et al. ICCV 2023, Fig. 2(b)): `BatchNorm1d` over
+/// `(batch, channels, tokens)`, so one mean and variance per channel, pooled over batch and tokens; evaluated with
+/// its running statistics, `y = (x − μ)/√(σ² + eps)·γ + β`. The final norm stays a LayerNorm.
+public struct BlockBatchNorm: Sendable, Equatable, Codable {
+    public var eps: Float
+    public init(eps: Float = 1e-5) { self.eps = eps }
+}
+
 /// Architecture of a timm-style `VisionTransformer`: everything needed to run its weights.
 public struct ViTConfig: Sendable, Equatable, Codable {
     public var imageSize: Int
@@ -34,11 +42,14 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var std: [Float]
     /// Quantization levels of a QANN checkpoint, when the file declares them.
     public var levels: Int?
+    /// Non-nil when norm1/norm2 are BatchNorms (an MST-trained ViT); `layerNormEps` then applies to the final norm.
+    public var blockBatchNorm: BlockBatchNorm?
 
     public init(
         imageSize: Int, patchSize: Int, channels: Int, embedDim: Int, depth: Int, numHeads: Int, mlpDim: Int,
         numClasses: Int, classToken: Bool = true, globalPool: GlobalPool = .token, activation: Activation = .gelu,
-        layerNormEps: Float = 1e-6, mean: [Float]? = nil, std: [Float]? = nil, levels: Int? = nil
+        layerNormEps: Float = 1e-6, mean: [Float]? = nil, std: [Float]? = nil, levels: Int? = nil,
+        blockBatchNorm: BlockBatchNorm? = nil
     ) {
         self.imageSize = imageSize
         self.patchSize = patchSize
@@ -55,6 +66,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         self.mean = mean ?? Array(repeating: 0.5, count: channels)
         self.std = std ?? Array(repeating: 0.5, count: channels)
         self.levels = levels
+        self.blockBatchNorm = blockBatchNorm
     }
 
     public var gridSize: Int { imageSize / patchSize }

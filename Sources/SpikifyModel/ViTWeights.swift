@@ -9,6 +9,9 @@ public struct BlockWeights: Sendable, Equatable {
     public var norm2Weight: [Float], norm2Bias: [Float]
     public var fc1Weight: [Float], fc1Bias: [Float]
     public var fc2Weight: [Float], fc2Bias: [Float]
+    /// BatchNorm running statistics of norm1/norm2 (``ViTConfig/blockBatchNorm``); empty for LayerNorm blocks.
+    public var norm1RunningMean: [Float] = [], norm1RunningVar: [Float] = []
+    public var norm2RunningMean: [Float] = [], norm2RunningVar: [Float] = []
 
     public init(
         norm1Weight: [Float], norm1Bias: [Float], qkvWeight: [Float], qkvBias: [Float], projWeight: [Float],
@@ -39,6 +42,8 @@ public struct ViTWeights: Sendable, Equatable {
     public var headWeight: [Float], headBias: [Float]
     /// Step sizes `s` of a SpikeZIP-TF QANN checkpoint, by site; empty for a float ANN.
     public var stepSizes: [Site: Float]
+    /// QCFS thresholds λ (`…_if.up`) of an MST-trained checkpoint, by site; empty otherwise.
+    public var qcfsThresholds: [Site: Float] = [:]
 
     public init(
         patchWeight: [Float], patchBias: [Float], classToken: [Float], positionEmbedding: [Float],
@@ -53,7 +58,7 @@ public struct ViTWeights: Sendable, Equatable {
         self.stepSizes = stepSizes
     }
 
-    /// Number of parameters (quantizer steps excluded).
+    /// Number of parameters (quantizer steps, QCFS thresholds and BatchNorm running statistics excluded).
     public var parameterCount: Int {
         let blockCount = blocks.reduce(0) { n, b in
             n + b.norm1Weight.count + b.norm1Bias.count + b.qkvWeight.count + b.qkvBias.count + b.projWeight.count

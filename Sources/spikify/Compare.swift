@@ -50,7 +50,8 @@ struct Compare: ParsableCommand {
             options: SpikingEvaluation.Options(timesteps: timesteps, batchSize: batchSize), limit: limit)
         let bar = ProgressBar("compare")
         let result = try comparison.run(into: out, convert: { method in
-            (try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: method),
+            (try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: method,
+                                    allowingOtherMethods: true),
              conversion.recorded(method: method))
         }, progress: { _, done, total in bar.update(done, total) }, report: { r in
             print("== \(r.method) · \(r.levels.map { "\($0) levels · " } ?? "")\(r.samples) images · \(model)")

@@ -16,7 +16,7 @@ struct ConversionArguments: ParsableArguments {
     @Option(help: "Calibration dataset (HDF5); when given, step sizes are calibrated instead of read from the checkpoint.")
     var calib: String?
 
-    @Option(name: .customLong("calib-method"), help: "Step search: mse (minimise quantization error) or pXX.X (percentile, e.g. p99.9).")
+    @Option(name: .customLong("calib-method"), help: "Step/threshold search: mse (minimise quantization error), pXX.X (percentile, e.g. p99.9) or max (= p100).")
     var calibMethod = "mse"
 
     @Option(name: .customLong("calib-order"), help: "sequential: each site on activations with upstream sites already quantized (one batch of all calibration images); parallel: every site on float activations.")
@@ -45,7 +45,32 @@ struct ConversionArguments: ParsableArguments {
         return values
     }
 
+    @Option(name: .customLong("mst-mode"), help: "mst: standard (MST: unsigned IF, softmax/LayerNorm per step), improved (softmax/LayerNorm/GELU and the attention products on running means), signed (signed IF neurons for ordinary ViTs), signed-improved.")
+    var mstMode: String?
+
+    @Option(name: .customLong("mask-ratio"), help: "mst: random spike masking ratio p in [0, 1) (keep probability 1 − p, no rescaling, fresh every step; default 0). Use the ratio the model was trained with.")
+    var maskRatio: Double?
+
+    @Option(name: .customLong("mask-sites"), help: "mst: attention (Q, K and score spikes, as the released MST code) or attention+mlp (also the MLP inputs).")
+    var maskSites: String?
+
+    /// The method-specific options (``ConversionOptions/methodOptions``).
+    var methodOptions: [String: String] {
+        var o: [String: String] = [:]
+        if let mstMode { o["mode"] = mstMode }
+        if let maskRatio { o["mask_ratio"] = String(maskRatio) }
+        if let maskSites { o["mask_sites"] = maskSites }
+        return o
+    }
+
     func validate() throws {
+        if let maskRatio, !(maskRatio >= 0 && maskRatio < 1) { throw ValidationError("--mask-ratio must be in [0, 1)") }
+        if let mstMode, !["standard", "improved", "signed", "signed-improved"].contains(mstMode) {
+            throw ValidationError("--mst-mode must be standard, improved, signed or signed-improved, got '\(mstMode)'")
+        }
+        if let maskSites, !["attention", "attention+mlp"].contains(maskSites) {
+            throw ValidationError("--mask-sites must be attention or attention+mlp, got '\(maskSites)'")
+        }
         if let levels, levels < 2 || levels > 1 << 24 { throw ValidationError("--levels must be 2 … \(1 << 24)") }
         if let calibSamples, calibSamples < 1 { throw ValidationError("--calib-samples must be at least 1") }
         _ = try bursts()
@@ -59,20 +84,27 @@ struct ConversionArguments: ParsableArguments {
         if let levels { d["levels"] = String(levels) }
         if let calib { d["calib"] = calib }
         if let calibSamples { d["calib_samples"] = String(calibSamples) }
+        if method == "mst" { for (k, v) in methodOptions { d["mst_" + k] = v } }
         return d
     }
 
     func parsedCalibrationMethod() throws -> CalibrationMethod {
         if calibMethod == "mse" { return .mse }
+        if calibMethod == "max" { return .percentile(100) }
         if calibMethod.hasPrefix("p"), let p = Double(calibMethod.dropFirst()), p > 0, p <= 100 { return .percentile(p) }
-        throw ValidationError("--calib-method must be 'mse' or 'pXX' (a percentile in (0, 100]), got '\(calibMethod)'")
+        throw ValidationError("--calib-method must be 'mse' or 'pXX' (a percentile in (0, 100]), got '\(calibMethod)' (or 'max')")
     }
 
     /// Imports `modelPath` and converts it in memory with `method`.
-    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, method: String, burst: Int = 1) throws
-        -> ConvertedModel {
+    func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, method: String, burst: Int = 1,
+                 allowingOtherMethods: Bool = false) throws -> ConvertedModel {
+        // The MST flags apply to `--method mst` (`compare` passes them to its MST conversion only).
+        if !methodOptions.isEmpty && method != "mst" && !allowingOtherMethods {
+            throw ValidationError("--mst-mode, --mask-ratio and --mask-sites need --method mst")
+        }
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
-        var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed, burst: burst)
+        var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed, burst: burst,
+                                        methodOptions: method == "mst" ? methodOptions : [:])
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
         if let calib {
             let reader = try ImageDatasetReader(calib, for: model.config)

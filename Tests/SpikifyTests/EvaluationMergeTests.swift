@@ -37,6 +37,24 @@ final class EvaluationMergeTests: XCTestCase {
         assertSpikifyError(["24", "16 timesteps"]) { try merged.merge(EvaluationAccumulator(timesteps: 16)) }
     }
 
+    /// MST with random spike masking: masks are keyed by each image's data-set index, so shards merge to the
+    /// report of one run here too.
+    func testMaskedMSTShardsMergeToTheReportOfOneRun() throws {
+        let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-mst16-mask75.h5"))
+        let c = try ConversionMethods.convert(model, method: "mst",
+                                              options: ConversionOptions(seed: 7, methodOptions: ["mask_ratio": "0.75"]))
+        let reader = try ImageDatasetReader(Fixtures.bundled("data/mnist-test.h5"), for: model.config)
+        let options = SpikingEvaluation.Options(timesteps: 12, batchSize: 5, keepAccumulator: true)
+        let whole = try SpikingEvaluation.run(c, data: reader, range: 0..<12, options: options)
+        var merged = EvaluationAccumulator(timesteps: 12)
+        for shard in [8..<12, 0..<3, 3..<8] {
+            try merged.merge(try SpikingEvaluation.run(c, data: reader, range: shard, options: options).accumulator!)
+        }
+        let report = SpikingEvaluation.report(merged, converted: c, options: options, dataset: reader.source)
+        XCTAssertEqual(try untimed(report), try untimed(whole))
+        XCTAssertGreaterThan(whole.sites.reduce(0) { $0 + $1.spikes }, 0)
+    }
+
     func testDatasetReaderReadsRangesOfTheFile() throws {
         let config = try ViTImporter.load(Fixtures.model("timm_gelu_token")).config
         let path = Fixtures.data("timm_gelu_token")

@@ -40,10 +40,13 @@ public enum StepCalibration {
             return step(for: values, lower: lo, upper: hi, method: method)
         }
         var steps: [Site: Float] = [:]
+        // The forward also calls sites that are not SpikeZIP-TF quantizer sites (the pre-softmax scores).
+        let quantized = Set(Site.all(depth: forward.config.depth))
         switch order {
         case .sequential:
-            let total = Site.all(depth: forward.config.depth).count
+            let total = quantized.count
             _ = forward.logits(images) { site, values in
+                guard quantized.contains(site) else { return }
                 let recorder = ActivationRecorder(budget: sampleBudget, batches: 1)
                 recorder.record(site, values)
                 let s = choose(site, recorder.samples[site] ?? [])
@@ -56,7 +59,9 @@ public enum StepCalibration {
             let recorder = ActivationRecorder(budget: sampleBudget, batches: (n + batchSize - 1) / batchSize)
             for start in stride(from: 0, to: n, by: batchSize) {
                 let end = min(n, start + batchSize)
-                _ = forward.logits(images.slice(rows: start..<end), hook: recorder.record)
+                _ = forward.logits(images.slice(rows: start..<end)) { site, values in
+                    if quantized.contains(site) { recorder.record(site, values) }
+                }
                 progress?(end, n)
             }
             for (site, values) in recorder.samples { steps[site] = choose(site, values) }

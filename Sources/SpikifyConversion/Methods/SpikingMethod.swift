@@ -28,7 +28,7 @@ public enum ConversionMethods {
     }
 
     /// The methods that ship with Spikify.
-    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self] }
+    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self, MSTMethod.self] }
 
     private static let store: Store = {
         let s = Store()
@@ -97,9 +97,13 @@ public struct ConversionOptions: Sendable {
     public var metadata: [String: String]
     /// Largest spike per neuron and step (`--burst B`; methods with graded spikes, docs/latency.md).
     public var burst: Int = 1
+    /// Options only one method understands, by name (MST: `mode`, `mask_ratio`, `mask_sites`); each method parses
+    /// and checks its own and rejects names it does not know.
+    public var methodOptions: [String: String]
 
     public init(levels: Int? = nil, steps: StepSource = .checkpoint, calibrationImages: Tensor? = nil,
-                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:], burst: Int = 1) {
+                batchSize: Int = 32, seed: UInt64 = 0, metadata: [String: String] = [:], burst: Int = 1,
+                methodOptions: [String: String] = [:]) {
         self.burst = burst
         self.levels = levels
         self.steps = steps
@@ -107,5 +111,6 @@ public struct ConversionOptions: Sendable {
         self.batchSize = batchSize
         self.seed = seed
         self.metadata = metadata
+        self.methodOptions = methodOptions
     }
 }

@@ -16,7 +16,7 @@ public final class ViTForward: Sendable {
 
     public init(_ model: ViTModel) {
         config = model.config
-        w = PreparedWeights(model.weights)
+        w = PreparedWeights(model.weights, batchNorm: model.config.blockBatchNorm)
     }
 
     /// Logits `[batch, classes]` for normalised images `[batch, channels, height, width]`.
@@ -115,7 +115,8 @@ public final class ViTForward: Sendable {
 
     private func attention(_ blk: PreparedBlock, index i: Int, batch: Int, ws: Workspace, hook: SiteHook?) {
         let c = config, n = c.tokenCount, d = c.embedDim, rows = batch * n
-        layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm1Weight, beta: blk.norm1Bias)
+        normRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm1Weight, beta: blk.norm1Bias,
+                 scale: blk.norm1Scale, shift: blk.norm1Shift)
         call(hook, Site(.norm1, block: i), ws.h, count: rows * d)
         for (part, (buffer, kind)) in [(ws.q, Site.Kind.q), (ws.k, .k), (ws.v, .v)].enumerated() {
             Kernels.linear(ws.h.pointer, samples: batch, rowsPerSample: n, inFeatures: d,
@@ -126,6 +127,7 @@ public final class ViTForward: Sendable {
         let scale = 1 / Float(c.headDim).squareRoot()
         for j in 0..<(rows * d) { ws.q.pointer[j] *= scale }
         Self.scores(q: ws.q, k: ws.k, into: ws.scores, batch: batch, config: c)
+        call(hook, Site(.scores, block: i), ws.scores, count: batch * c.numHeads * n * n)
         let sc = SendablePointer(ws.scores.pointer)
         Parallel.forChunks(batch * c.numHeads * n, minimumPerChunk: 64) { r in
             Kernels.softmax(sc.base + r.lowerBound * n, rows: r.count, width: n)
@@ -141,7 +143,8 @@ public final class ViTForward: Sendable {
 
     private func mlp(_ blk: PreparedBlock, index i: Int, rows: Int, ws: Workspace, hook: SiteHook?) {
         let c = config, d = c.embedDim, m = c.mlpDim, n = c.tokenCount
-        layerNormRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm2Weight, beta: blk.norm2Bias)
+        normRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm2Weight, beta: blk.norm2Bias,
+                 scale: blk.norm2Scale, shift: blk.norm2Shift)
         call(hook, Site(.norm2, block: i), ws.h, count: rows * d)
         Kernels.linear(ws.h.pointer, samples: rows / n, rowsPerSample: n, inFeatures: d, weight: blk.fc1Weight.pointer,
                        bias: blk.fc1Bias.orNil, outFeatures: m, into: ws.mlp.pointer)
@@ -190,6 +193,28 @@ public final class ViTForward: Sendable {
             dst.update(repeating: 0, count: d)
             for t in from..<n { Kernels.add(x + (b * n + t) * d, into: dst, count: d) }
             for j in 0..<d { dst[j] *= inv }
+        }
+    }
+
+    /// The block norm: LayerNorm, or (``ViTConfig/blockBatchNorm``) BatchNorm with running statistics as a
+    /// per-channel affine map `x·scale + shift`.
+    private func normRows(_ x: FloatBuffer, into y: FloatBuffer, rows: Int, gamma: FloatBuffer, beta: FloatBuffer,
+                          scale: FloatBuffer, shift: FloatBuffer) {
+        guard config.blockBatchNorm != nil else {
+            layerNormRows(x, into: y, rows: rows, gamma: gamma, beta: beta)
+            return
+        }
+        let d = config.embedDim
+        Self.batchNormRows(x.pointer, rows: rows, width: d, scale: scale.pointer, shift: shift.pointer, into: y.pointer)
+    }
+
+    /// BatchNorm in eval mode on rows `[rows, width]`: `y[r, j] = x[r, j]·scale[j] + shift[j]`. Shared with the
+    /// spiking operators, which must compute exactly alike.
+    package static func batchNormRows(_ x: UnsafePointer<Float>, rows: Int, width d: Int, scale: UnsafePointer<Float>,
+                                      shift: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let src = x + r * d, dst = y + r * d
+            for j in 0..<d { dst[j] = src[j] * scale[j] + shift[j] }
         }
     }
 

@@ -92,6 +92,15 @@ struct CheckpointReader {
         return values
     }
 
+    /// A BatchNorm running variance: finite and non-negative.
+    func readVariance(_ name: String, shape: [Int]) throws -> [Float] {
+        let values = try read(name, shape: shape)
+        if let bad = values.first(where: { $0 < 0 }) {
+            throw SpikifyError.invalidConfig(file: path, message: "'\(tensors[name] ?? name)' holds a negative variance \(bad)")
+        }
+        return values
+    }
+
     /// An optional tensor (a bias): empty when absent.
     func readOptional(_ name: String, shape: [Int]) throws -> [Float] {
         has(name) ? try read(name, shape: shape) : []
@@ -103,7 +112,7 @@ struct CheckpointReader {
         let values = try hdf5 { try dataset.readFloats() }
         guard values.count == 1 else { throw SpikifyError.shapeMismatch(file: path, key: p, expected: [], found: dataset.shape) }
         guard values[0].isFinite, values[0] > 0 else {
-            throw SpikifyError.invalidConfig(file: path, message: "step size '\(p)' is \(values[0]), expected a positive number")
+            throw SpikifyError.invalidConfig(file: path, message: "\(layout == .mst ? "QCFS threshold" : "step size") '\(p)' is \(values[0]), expected a positive number")
         }
         return values[0]
     }

@@ -5,7 +5,8 @@ import SpikifyCore
 /// From shapes: width, channels and patch size (patch conv), depth (block indices), MLP width (fc1), classes
 /// (head), class token (`cls_token` present), token count and image size (`pos_embed`), pooling (`fc_norm`
 /// present means average pooling). From attributes: `num_heads`/`num_attention_heads`, `layer_norm_eps`,
-/// `act`/`hidden_act`, `global_pool`, `mean`, `std`, `levels`.
+/// `act`/`hidden_act`, `global_pool`, `mean`, `std`, `levels`, `batch_norm_eps` (BatchNorm blocks, when the
+/// checkpoint has `blocks.N.norm1.running_mean`; default 1e-5 as PyTorch).
 enum ConfigInference {
     static func infer(_ r: CheckpointReader, options o: ImportOptions) throws -> ViTConfig {
         let file = r.path
@@ -55,7 +56,8 @@ enum ConfigInference {
             }
             activation = a
         } else {
-            activation = .gelu
+            // MST models have no activation function: the QCFS on fc1 is it (a ReLU after it changes nothing).
+            activation = r.layout == .mst ? .relu : .gelu
         }
         var pool: GlobalPool = r.has("fc_norm.weight") ? .avg : .token
         if let g = o.globalPool {
@@ -89,10 +91,18 @@ enum ConfigInference {
         if let levels, levels < 2 {
             throw SpikifyError.invalidConfig(file: file, message: "levels is \(levels), expected at least 2")
         }
+        var batchNorm: BlockBatchNorm?
+        if r.has("blocks.0.norm1.running_mean") {
+            let bnEps = try r.floatAttribute("batch_norm_eps") ?? 1e-5
+            guard bnEps.isFinite, bnEps > 0 else {
+                throw SpikifyError.invalidConfig(file: file, message: "batch_norm_eps is \(bnEps), expected a positive number")
+            }
+            batchNorm = BlockBatchNorm(eps: bnEps)
+        }
         let config = ViTConfig(
             imageSize: grid * p, patchSize: p, channels: channels, embedDim: d, depth: depth, numHeads: heads,
             mlpDim: mlpDim, numClasses: classes, classToken: classToken, globalPool: pool, activation: activation,
-            layerNormEps: eps, mean: mean, std: std, levels: levels)
+            layerNormEps: eps, mean: mean, std: std, levels: levels, blockBatchNorm: batchNorm)
         try config.validate(file: file)
         return config
     }

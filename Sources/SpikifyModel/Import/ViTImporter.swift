@@ -36,7 +36,7 @@ public enum ViTImporter {
                 qkvWeight = w
                 qkvBias = bias
             }
-            blocks.append(BlockWeights(
+            var block = BlockWeights(
                 norm1Weight: try r.read(b + "norm1.weight", shape: [d]),
                 norm1Bias: try r.readOptional(b + "norm1.bias", shape: [d]).orZeros(d),
                 qkvWeight: qkvWeight, qkvBias: qkvBias,
@@ -47,11 +47,20 @@ public enum ViTImporter {
                 fc1Weight: try r.read(b + "mlp.fc1.weight", shape: [m, d]),
                 fc1Bias: try r.readOptional(b + "mlp.fc1.bias", shape: [m]),
                 fc2Weight: try r.read(b + "mlp.fc2.weight", shape: [d, m]),
-                fc2Bias: try r.readOptional(b + "mlp.fc2.bias", shape: [d])))
+                fc2Bias: try r.readOptional(b + "mlp.fc2.bias", shape: [d]))
+            if c.blockBatchNorm != nil {
+                block.norm1RunningMean = try r.read(b + "norm1.running_mean", shape: [d])
+                block.norm1RunningVar = try r.readVariance(b + "norm1.running_var", shape: [d])
+                block.norm2RunningMean = try r.read(b + "norm2.running_mean", shape: [d])
+                block.norm2RunningVar = try r.readVariance(b + "norm2.running_var", shape: [d])
+            }
+            blocks.append(block)
         }
         let finalNorm = c.globalPool == .avg ? "fc_norm" : "norm"
-        var steps: [Site: Float] = [:]
+        var steps: [Site: Float] = [:]  // SpikeZIP-TF steps, or MST thresholds (moved below)
         for site in r.steps.keys.sorted() { steps[site] = try r.readStep(site) }
+        let thresholds = r.layout == .mst ? steps : [:]
+        if r.layout == .mst { steps = [:] }
         let weights = ViTWeights(
             patchWeight: try r.read("patch_embed.proj.weight", shape: [d, c.channels, c.patchSize, c.patchSize]),
             patchBias: try r.readOptional("patch_embed.proj.bias", shape: [d]),
@@ -63,8 +72,11 @@ public enum ViTImporter {
             headWeight: try r.read("head.weight", shape: [c.numClasses, d]),
             headBias: try r.readOptional("head.bias", shape: [c.numClasses]),
             stepSizes: steps)
-        return (ViTModel(config: c, weights: weights, source: path), r.layout)
+        var model = ViTModel(config: c, weights: weights, source: path)
+        model.weights.qcfsThresholds = thresholds
+        return (model, r.layout)
     }
+
 
     /// Required tensors present (biases are optional and mean zero) for every block up to the highest index, and
     /// for a QANN either every site's step size or none. All missing keys are listed at once.
@@ -78,8 +90,16 @@ public enum ViTImporter {
                 .map { b + $0 }
             if !r.has(b + "attn.qkv.weight") { required += ["q", "k", "v"].map { b + "attn.\($0).weight" } }
         }
+        if (0..<max(depth, 1)).contains(where: { r.has("blocks.\($0).norm1.running_mean") || r.has("blocks.\($0).norm2.running_mean") }) {
+            for i in 0..<max(depth, 1) {
+                required += ["norm1.running_mean", "norm1.running_var", "norm2.running_mean", "norm2.running_var"]
+                    .map { "blocks.\(i)." + $0 }
+            }
+        }
         var missing = required.filter { !r.has($0) }
-        if !r.steps.isEmpty {
+        if r.layout == .mst {
+            missing += Site.qcfs(depth: depth).filter { r.steps[$0] == nil }.map { "QCFS threshold of \($0.name) (…_if.up)" }
+        } else if !r.steps.isEmpty {
             missing += Site.all(depth: depth).filter { r.steps[$0] == nil }.map { "step size of \($0.name)" }
         }
         if !missing.isEmpty { throw SpikifyError.missingKeys(file: r.path, keys: missing) }

@@ -10,6 +10,9 @@ public enum WeightLayout: String, Sendable, Equatable {
     case huggingFaceV5 = "huggingface-v5"
     /// SpikeZIP-TF QANN checkpoints: modules wrapped in `nn.Sequential(op, MyQuan)` with step sizes `s`.
     case spikeZIP = "spikezip"
+    /// MST-trained ViTs (Wang et al., ICCV 2023; docs/methods/mst.md): timm keys, BatchNorm blocks
+    /// (`blocks.N.norm1.running_mean`, …) and QCFS thresholds under the MST code's module names (`…q_if.up`).
+    case mst
     /// Keras 3 `.weights.h5` of keras_hub `ViTImageClassifier` (`layers/…/vars/N`), converted by ``KerasLayout``.
     case keras
 
@@ -17,6 +20,7 @@ public enum WeightLayout: String, Sendable, Equatable {
     static func detect(_ keys: Set<String>) -> WeightLayout? {
         if keys.contains(where: { $0.hasPrefix("vit.layers.") }) { return .huggingFaceV5 }
         if keys.contains(where: { $0.hasPrefix("vit.") || $0.hasPrefix("classifier.") }) { return .huggingFace }
+        if keys.contains(where: { $0.hasSuffix("_if.up") }) { return .mst }
         if keys.contains("patch_embed.proj.0.weight") || keys.contains(where: { $0.hasSuffix(".s") }) {
             return .spikeZIP
         }
@@ -37,12 +41,32 @@ public enum WeightLayout: String, Sendable, Equatable {
         case .timm: return Self.timmTarget(key)
         case .huggingFace, .huggingFaceV5: return Self.huggingFaceTarget(key)
         case .spikeZIP: return Self.spikeZIPTarget(key)
+        case .mst: return Self.mstTarget(key)
         case .keras: return nil  // mapped and converted in memory by KerasLayout
         }
     }
 
     private static func timmTarget(_ key: String) -> Target? {
-        CanonicalKeys.isCanonical(key) ? .tensor(key) : nil
+        if key.hasSuffix(".num_batches_tracked"), CanonicalKeys.isCanonical(
+            String(key.dropLast("num_batches_tracked".count)) + "running_mean") { return .ignored }
+        return CanonicalKeys.isCanonical(key) ? .tensor(key) : nil
+    }
+
+    /// The MST code's QCFS module names (`models/mst.py`) for the ViT sites, relative to the block.
+    static let mstBlockSites: [String: Site.Kind] = [
+        "shortcut1_if": .norm1, "attn.q_if": .q, "attn.k_if": .k, "attn.v_if": .v, "attn.attn_if": .scores,
+        "attn.attn_v_if": .attnV, "attn.proj_if": .proj, "shortcut2_if": .norm2, "mlp.fc1_if": .fc1,
+        "mlp.fc2_if": .fc2,
+    ]
+
+    private static func mstTarget(_ key: String) -> Target? {
+        let parts = key.split(separator: ".").map(String.init)
+        guard parts.last == "up" else { return timmTarget(key) }
+        let module = parts.dropLast().joined(separator: ".")
+        if module == "patch_embed.proj_if" { return .step(Site(.patchEmbed)) }
+        guard parts.count >= 4, parts[0] == "blocks", let n = Int(parts[1]), n >= 0,
+              let kind = mstBlockSites[parts[2..<(parts.count - 1)].joined(separator: ".")] else { return nil }
+        return .step(Site(kind, block: n))
     }
 
     private static func huggingFaceTarget(_ key: String) -> Target? {
@@ -117,6 +141,7 @@ enum CanonicalKeys {
         "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
         "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias",
         "attn.q.weight", "attn.q.bias", "attn.k.weight", "attn.k.bias", "attn.v.weight", "attn.v.bias",
+        "norm1.running_mean", "norm1.running_var", "norm2.running_mean", "norm2.running_var",
     ]
 
     static func isCanonical(_ key: String) -> Bool {

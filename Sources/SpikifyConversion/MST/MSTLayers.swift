@@ -1,0 +1,370 @@
+import SpikifyCore
+import SpikifyModel
+import SpikifySpiking
+
+// Runtime operators of the MST conversion (Wang et al., "Masked Spiking Transformer", ICCV 2023, §3.2;
+// docs/methods/mst.md). Every operator works on each step's values: it reads its inputs' increments (what they
+// sent at this step) and writes its output's increment, which the value slot then adds to its total. So linear
+// layers and BatchNorm inject their bias on every step, and softmax, LayerNorm and the attention products act on
+// instantaneous values, as in the released MST code; the `runningMean` mode applies softmax, LayerNorm, GELU and
+// the attention products to the running means of their inputs instead (Spikify's improved mode).
+
+/// Whether a per-step nonlinearity sees this step's value or the running mean of its input.
+enum NonlinearityInput: String, Sendable {
+    /// `y_t = f(x_t)` (MST).
+    case instantaneous
+    /// `y_t = f((x_1 + … + x_t)/t)` (Spikify's improved mode).
+    case runningMean = "running_mean"
+}
+
+/// Integrate-and-fire neurons with reset by subtraction and a membrane precharged to λ/2 (Bu et al., ICLR 2022,
+/// §4.2; MST `ScaledNeuron`): `u = v + x_t`; a spike of λ when `u ≥ λ` (`v = u − λ`). Signed neurons also send −λ
+/// when `u < 0` (`v = u + λ`), a positive and a negative IF neuron sharing one membrane. With a keep probability
+/// below 1, each spike survives a Bernoulli mask drawn from the counter-based random bits of the step (MST's random
+/// spike masking, §3.3, no rescaling); the membrane is reset whether or not the spike is kept.
+final class IntegrateFireLayer: SpikeEmitter {
+    let site: String
+    let input: ValueSlot, output: ValueSlot
+    let threshold: Float, signed: Bool, keep: Float, stream: UInt64
+    let membrane: FloatBuffer
+    let stepSpikes: ScalarBuffer<Int>
+    var stepEvents: ScalarBuffer<Int> { stepSpikes }
+    private(set) var stepLargestSpike = 0
+    let neuronsPerSample: Int
+    /// Bernoulli threshold on the 24-bit uniform draw: keep when `draw < keep`.
+    private let masked: Bool
+
+    init(site: String, input: ValueSlot, output: ValueSlot, threshold: Float, signed: Bool, keep: Float,
+         stream: UInt64, batch: Int) {
+        self.site = site
+        self.input = input
+        self.output = output
+        self.threshold = threshold
+        self.signed = signed
+        self.keep = keep
+        self.stream = stream
+        neuronsPerSample = input.info.perSample
+        membrane = FloatBuffer(count: batch * neuronsPerSample)
+        stepSpikes = ScalarBuffer<Int>(count: batch)
+        masked = keep < 1
+    }
+
+    func reset(batch: Int) {
+        membrane.pointer.update(repeating: threshold / 2, count: batch * neuronsPerSample)
+        stepSpikes.zero()
+        stepLargestSpike = 0
+    }
+
+    func moveSample(from: Int, to: Int) {
+        membrane.moveBlock(from: from, to: to, size: neuronsPerSample)
+        stepSpikes.moveBlock(from: from, to: to, size: 1)
+    }
+
+    func step(_ s: StepContext) {
+        let n = neuronsPerSample, theta = threshold
+        let v = membrane.pointer, x = input.increment.pointer, y = output.increment.pointer
+        var any = false
+        for p in 0..<s.batch {
+            var fired = 0
+            for i in 0..<n {
+                let j = p * n + i
+                var u = v[j] + x[j]
+                var spike: Float = 0
+                if u >= theta {
+                    u -= theta
+                    spike = theta
+                } else if signed && u < 0 {
+                    u += theta
+                    spike = -theta
+                }
+                v[j] = u
+                if spike != 0 && masked
+                    && !(CounterRandom.unit(s.randomBits(stream: stream, position: p, element: i)) < keep) {
+                    spike = 0
+                }
+                if spike != 0 { fired += 1 }
+                y[j] = spike
+            }
+            stepSpikes[p] = fired
+            any = any || fired > 0
+        }
+        output.accumulate(batch: s.batch)
+        stepLargestSpike = any ? 1 : 0
+    }
+}
+
+/// Image `[C, H·W]` → patch rows `[P, C·p·p]`, on this step's image.
+final class StepPatchifyLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot
+    let channels: Int, imageSize: Int, patch: Int
+
+    init(input: ValueSlot, output: ValueSlot, channels: Int, imageSize: Int, patch: Int) {
+        (self.input, self.output, self.channels, self.imageSize, self.patch) = (input, output, channels, imageSize, patch)
+    }
+
+    func step(_ s: StepContext) {
+        Patches.im2col(input.increment.pointer, batch: s.batch, channels: channels, height: imageSize,
+                       width: imageSize, patch: patch, into: output.increment.pointer)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// `y_t = W·x_t + b` on every step (MST: the bias is a constant input current).
+final class StepLinearLayer: SynapticOperator {
+    let input: ValueSlot, output: ValueSlot
+    let weight: FloatBuffer, bias: FloatBuffer
+    let inFeatures: Int, outFeatures: Int
+    let layer: String
+    var fanOut: Int { outFeatures }
+    private(set) var stepInputEvents = 0
+
+    init(layer: String, input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?) {
+        self.layer = layer
+        self.input = input
+        self.output = output
+        self.weight = FloatBuffer(weight.scalars)
+        self.bias = FloatBuffer(bias?.scalars ?? [])
+        inFeatures = weight.shape[1]
+        outFeatures = weight.shape[0]
+    }
+
+    func reset(batch: Int) { stepInputEvents = 0 }
+
+    func step(_ s: StepContext) {
+        let rows = s.batch * input.info.rows, dx = input.increment.pointer
+        var events = 0
+        for i in 0..<(rows * inFeatures) where dx[i] != 0 { events &+= 1 }
+        stepInputEvents = events
+        Kernels.linear(dx, samples: s.batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
+                       weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.increment.pointer)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// `[cls + pos₀; patch tokens + pos]` on every step (the class token and position embedding are constant inputs).
+final class StepEmbedTokensLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot
+    let classToken: FloatBuffer, position: FloatBuffer
+
+    init(input: ValueSlot, output: ValueSlot, classToken: Tensor?, position: Tensor) {
+        self.input = input
+        self.output = output
+        self.classToken = FloatBuffer(classToken?.scalars ?? [])
+        self.position = FloatBuffer(position.scalars)
+    }
+
+    func step(_ s: StepContext) {
+        ViTForward.embedTokens(input.increment.pointer, batch: s.batch, patches: input.info.rows,
+                               width: output.info.width, classToken: classToken.orNil, position: position.pointer,
+                               into: output.increment.pointer)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// `y_t = a_t + b_t` (a residual connection).
+final class StepAddLayer: SpikingOperator {
+    let lhs: ValueSlot, rhs: ValueSlot, output: ValueSlot
+
+    init(lhs: ValueSlot, rhs: ValueSlot, output: ValueSlot) { (self.lhs, self.rhs, self.output) = (lhs, rhs, output) }
+
+    func step(_ s: StepContext) {
+        let a = lhs.increment.pointer, b = rhs.increment.pointer, y = output.increment.pointer
+        for i in 0..<(s.batch * output.info.perSample) { y[i] = a[i] + b[i] }
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// BatchNorm with running statistics on every step: `y_t = x_t·scale + shift` per channel, with the ANN's
+/// `scale = γ/√(σ² + eps)` and `shift = β − μ·scale` (affine, so exact on average).
+final class StepBatchNormLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot
+    let scale: FloatBuffer, shift: FloatBuffer
+
+    init(input: ValueSlot, output: ValueSlot, scale: [Float], shift: [Float]) {
+        (self.input, self.output) = (input, output)
+        self.scale = FloatBuffer(scale)
+        self.shift = FloatBuffer(shift)
+    }
+
+    func step(_ s: StepContext) {
+        ViTForward.batchNormRows(input.increment.pointer, rows: s.batch * input.info.rows, width: input.info.width,
+                                 scale: scale.pointer, shift: shift.pointer, into: output.increment.pointer)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// The operand a row nonlinearity reads: this step's increment, or the running mean `total/(t+1)` copied into
+/// `scratch`.
+private func nonlinearityOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, count: Int,
+                                 scratch: FloatBuffer) -> UnsafePointer<Float> {
+    switch mode {
+    case .instantaneous:
+        return UnsafePointer(input.increment.pointer)
+    case .runningMean:
+        let inverse = 1 / Float(s.t + 1), total = input.total.pointer, m = scratch.pointer
+        for i in 0..<count { m[i] = total[i] * inverse }
+        return UnsafePointer(m)
+    }
+}
+
+/// LayerNorm of each row, on this step's value or on the running mean.
+final class StepLayerNormLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot
+    let gamma: FloatBuffer, beta: FloatBuffer, eps: Float, mode: NonlinearityInput
+    let scratch: FloatBuffer
+
+    init(input: ValueSlot, output: ValueSlot, gamma: Tensor, beta: Tensor, eps: Float, mode: NonlinearityInput,
+         batch: Int) {
+        (self.input, self.output, self.eps, self.mode) = (input, output, eps, mode)
+        self.gamma = FloatBuffer(gamma.scalars)
+        self.beta = FloatBuffer(beta.scalars)
+        scratch = FloatBuffer(count: mode == .runningMean ? batch * input.info.perSample : 0)
+    }
+
+    func step(_ s: StepContext) {
+        let rows = s.batch * input.info.rows, d = input.info.width
+        let x = nonlinearityOperand(input, mode, s, count: rows * d, scratch: scratch)
+        Kernels.layerNorm(x, rows: rows, width: d, gamma: gamma.pointer, beta: beta.pointer, eps: eps,
+                          into: output.increment.pointer)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// Row softmax, on this step's scores or on their running mean.
+final class StepSoftmaxLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot, mode: NonlinearityInput
+
+    init(input: ValueSlot, output: ValueSlot, mode: NonlinearityInput) { (self.input, self.output, self.mode) = (input, output, mode) }
+
+    func step(_ s: StepContext) {
+        let rows = s.batch * input.info.rows, w = input.info.width
+        let y = output.increment.pointer
+        switch mode {
+        case .instantaneous:
+            y.update(from: input.increment.pointer, count: rows * w)
+        case .runningMean:
+            let inverse = 1 / Float(s.t + 1), total = input.total.pointer
+            for i in 0..<(rows * w) { y[i] = total[i] * inverse }
+        }
+        let ys = SendablePointer(y)
+        Parallel.forChunks(rows, minimumPerChunk: 64) { r in Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w) }
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// Exact GELU of each element, on this step's value or on the running mean (signed mode of GELU ViTs).
+final class StepGELULayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot, mode: NonlinearityInput
+
+    init(input: ValueSlot, output: ValueSlot, mode: NonlinearityInput) { (self.input, self.output, self.mode) = (input, output, mode) }
+
+    func step(_ s: StepContext) {
+        let count = s.batch * input.info.perSample, y = output.increment.pointer
+        switch mode {
+        case .instantaneous:
+            y.update(from: input.increment.pointer, count: count)
+        case .runningMean:
+            let inverse = 1 / Float(s.t + 1), total = input.total.pointer
+            for i in 0..<count { y[i] = total[i] * inverse }
+        }
+        Kernels.gelu(y, count: count)
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// This step's spike input, or (running-mean mode) its running mean `total/(t+1)` copied into `scratch`.
+private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, scratch: FloatBuffer)
+    -> UnsafeMutablePointer<Float> {
+    switch mode {
+    case .instantaneous:
+        return input.increment.pointer
+    case .runningMean:
+        let count = s.batch * input.info.perSample, inverse = 1 / Float(s.t + 1)
+        let total = input.total.pointer, m = scratch.pointer
+        for i in 0..<count { m[i] = total[i] * inverse }
+        return m
+    }
+}
+
+/// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`); in
+/// running-mean mode, of their running means (the product of the rates, which spike trains with a common phase
+/// do not give on average).
+final class StepScoresLayer: SpikingOperator {
+    let q: ValueSlot, k: ValueSlot, output: ValueSlot
+    let heads: Int, scale: Float, mode: NonlinearityInput
+    let qMean: FloatBuffer, kMean: FloatBuffer
+
+    init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, mode: NonlinearityInput, batch: Int) {
+        (self.q, self.k, self.output, self.heads, self.scale, self.mode) = (q, k, output, heads, scale, mode)
+        let count = mode == .runningMean ? batch * q.info.perSample : 0
+        qMean = FloatBuffer(count: count)
+        kMean = FloatBuffer(count: count)
+    }
+
+    func step(_ s: StepContext) {
+        let n = q.info.rows, d = q.info.width, hd = d / heads, h = heads, alpha = scale
+        let qs = SendablePointer(spikeOperand(q, mode, s, scratch: qMean))
+        let ks = SendablePointer(spikeOperand(k, mode, s, scratch: kMean))
+        let ys = SendablePointer(output.increment.pointer)
+        BLAS.withSingleThread {
+            Parallel.forChunks(s.batch * h) { r in
+                for item in r {
+                    let b = item / h, head = item % h
+                    BLAS.gemm(transposeB: true, m: n, n: n, k: hd, alpha: alpha, a: qs.base + b * n * d + head * hd,
+                              lda: d, b: ks.base + b * n * d + head * hd, ldb: d, c: ys.base + item * n * n, ldc: n)
+                }
+            }
+        }
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// Per head, `O_t = A_t·V_t` of this step's attention probabilities and V spikes (`[H·N, N]`, `[N, D]` → `[N, D]`);
+/// in running-mean mode with the running mean of V.
+final class StepWeightedValuesLayer: SpikingOperator {
+    let attention: ValueSlot, v: ValueSlot, output: ValueSlot
+    let heads: Int, mode: NonlinearityInput
+    let vMean: FloatBuffer
+
+    init(attention: ValueSlot, v: ValueSlot, output: ValueSlot, heads: Int, mode: NonlinearityInput, batch: Int) {
+        (self.attention, self.v, self.output, self.heads, self.mode) = (attention, v, output, heads, mode)
+        vMean = FloatBuffer(count: mode == .runningMean ? batch * v.info.perSample : 0)
+    }
+
+    func step(_ s: StepContext) {
+        let n = v.info.rows, d = v.info.width, hd = d / heads, h = heads
+        let a = SendablePointer(attention.increment.pointer)
+        let vs = SendablePointer(spikeOperand(v, mode, s, scratch: vMean))
+        let os = SendablePointer(output.increment.pointer)
+        BLAS.withSingleThread {
+            Parallel.forChunks(s.batch * h) { r in
+                for item in r {
+                    let b = item / h, head = item % h
+                    BLAS.gemm(m: n, n: hd, k: n, a: a.base + item * n * n, lda: n, b: vs.base + b * n * d + head * hd,
+                              ldb: d, c: os.base + b * n * d + head * hd, ldc: d)
+                }
+            }
+        }
+        output.accumulate(batch: s.batch)
+    }
+}
+
+/// Row `index` of each sample (token pooling), or the mean of rows `from…` (average pooling), of this step's value.
+final class StepPoolLayer: SpikingOperator {
+    let input: ValueSlot, output: ValueSlot
+    let index: Int?, from: Int
+
+    init(input: ValueSlot, output: ValueSlot, index: Int?, from: Int) {
+        (self.input, self.output, self.index, self.from) = (input, output, index, from)
+    }
+
+    func step(_ s: StepContext) {
+        let d = input.info.width, n = input.info.rows, x = input.increment.pointer, y = output.increment.pointer
+        if let index {
+            for b in 0..<s.batch { (y + b * d).update(from: x + (b * n + index) * d, count: d) }
+        } else {
+            ViTForward.meanTokens(x, batch: s.batch, tokens: n, width: d, from: from, into: y)
+        }
+        output.accumulate(batch: s.batch)
+    }
+}
