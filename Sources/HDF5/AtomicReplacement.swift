@@ -70,7 +70,11 @@ public enum AtomicReplacement {
             return pending.paths
         }
         for path in paths { unlink(path) }
-        for _ in 0..<400 where !pending.lock.withLock({ pending.paths.isEmpty }) { usleep(5_000) }
+        var waited = 0
+        while waited < 400, !pending.lock.withLock({ pending.paths.isEmpty }) {
+            usleep(5_000)
+            waited += 1
+        }
         for path in pending.lock.withLock({ pending.paths }) { unlink(path) }
     }
 }
