@@ -39,20 +39,36 @@ public enum StepCalibration {
             let (lo, hi) = ActivationQuantizer.bounds(levels: levels, signed: site.isSigned(activation: activation))
             return step(for: values, lower: lo, upper: hi, method: method)
         }
-        var steps: [Site: Float] = [:]
         // The forward also calls sites that are not SpikeZIP-TF quantizer sites (the pre-softmax scores).
-        let quantized = Set(Site.all(depth: forward.config.depth))
+        return observeSites(forward, images: images, sites: Set(Site.all(depth: forward.config.depth)), order: order,
+                            batchSize: batchSize, sampleBudget: sampleBudget, progress: progress, choose: choose) {
+            site, step, values in
+            ActivationQuantizer(step: step, levels: levels, signed: site.isSigned(activation: activation)).apply(values)
+        }
+    }
+
+    /// The observation loop every method's training-free calibration shares: runs the network on `images`, keeps a
+    /// deterministic strided sample (`sampleBudget` values) of each of `sites`, and picks each site's value with
+    /// `choose`. `.sequential` runs all images as one batch and, in graph order, applies each chosen value at once
+    /// (`apply` rewrites the site's activations), so later sites see the quantized network's inputs; `.parallel`
+    /// observes the float network in batches of `batchSize`. Progress: sites for `.sequential`, images for
+    /// `.parallel`.
+    package static func observeSites(
+        _ forward: ViTForward, images: Tensor, sites: Set<Site>, order: CalibrationOrder, batchSize: Int,
+        sampleBudget: Int, progress: ((Int, Int) -> Void)?, choose: @escaping (Site, [Float]) -> Float,
+        apply: @escaping (Site, Float, UnsafeMutableBufferPointer<Float>) -> Void
+    ) -> [Site: Float] {
+        var chosen: [Site: Float] = [:]
         switch order {
         case .sequential:
-            let total = quantized.count
             _ = forward.logits(images) { site, values in
-                guard quantized.contains(site) else { return }
+                guard sites.contains(site) else { return }
                 let recorder = ActivationRecorder(budget: sampleBudget, batches: 1)
                 recorder.record(site, values)
-                let s = choose(site, recorder.samples[site] ?? [])
-                steps[site] = s
-                ActivationQuantizer(step: s, levels: levels, signed: site.isSigned(activation: activation)).apply(values)
-                progress?(steps.count, total)
+                let value = choose(site, recorder.samples[site] ?? [])
+                chosen[site] = value
+                apply(site, value, values)
+                progress?(chosen.count, sites.count)
             }
         case .parallel:
             let n = images.shape[0]
@@ -60,13 +76,13 @@ public enum StepCalibration {
             for start in stride(from: 0, to: n, by: batchSize) {
                 let end = min(n, start + batchSize)
                 _ = forward.logits(images.slice(rows: start..<end)) { site, values in
-                    if quantized.contains(site) { recorder.record(site, values) }
+                    if sites.contains(site) { recorder.record(site, values) }
                 }
                 progress?(end, n)
             }
-            for (site, values) in recorder.samples { steps[site] = choose(site, values) }
+            for (site, values) in recorder.samples { chosen[site] = choose(site, values) }
         }
-        return steps
+        return chosen
     }
 
     /// The step for one site's sample.

@@ -104,32 +104,12 @@ package enum MSTMethod: SpikingMethod {
         func choose(_ site: Site, _ values: [Float]) -> Float {
             rule.threshold(for: values, levels: state.levelCount, signed: state.signedSites.contains(site))
         }
-        var thresholds: [Site: Float] = [:]
-        switch order {
-        case .sequential:
-            _ = forward.logits(images) { site, values in
-                guard sites.contains(site) else { return }
-                let recorder = ActivationRecorder(budget: sampleBudget, batches: 1)
-                recorder.record(site, values)
-                let lambda = choose(site, recorder.samples[site] ?? [])
-                thresholds[site] = lambda
-                QCFS(threshold: lambda, levels: state.levelCount, signed: state.signedSites.contains(site))
-                    .apply(values, keep: state.isMasked(site) ? state.keep : 1)
-                progress?(thresholds.count, sites.count)
-            }
-        case .parallel:
-            let n = images.shape[0]
-            let recorder = ActivationRecorder(budget: sampleBudget, batches: (n + batchSize - 1) / batchSize)
-            for start in stride(from: 0, to: n, by: batchSize) {
-                let end = min(n, start + batchSize)
-                _ = forward.logits(images.slice(rows: start..<end)) { site, values in
-                    if sites.contains(site) { recorder.record(site, values) }
-                }
-                progress?(end, n)
-            }
-            for (site, values) in recorder.samples { thresholds[site] = choose(site, values) }
+        return StepCalibration.observeSites(forward, images: images, sites: sites, order: order, batchSize: batchSize,
+                                            sampleBudget: sampleBudget, progress: progress, choose: choose) {
+            site, lambda, values in
+            QCFS(threshold: lambda, levels: state.levelCount, signed: state.signedSites.contains(site))
+                .apply(values, keep: state.isMasked(site) ? state.keep : 1)
         }
-        return thresholds
     }
 
     package static func readState(from group: HDF5Group, file: String, graph: SpikingGraph, model: ViTModel) throws
