@@ -131,10 +131,8 @@ final class StepLinearLayer: SynapticOperator {
     func reset(batch: Int) { stepInputEvents = 0 }
 
     func step(_ s: StepContext) {
-        let rows = s.batch * input.info.rows, dx = input.increment.pointer
-        var events = 0
-        for i in 0..<(rows * inFeatures) where dx[i] != 0 { events &+= 1 }
-        stepInputEvents = events
+        let dx = input.increment.pointer
+        stepInputEvents = input.nonZeroIncrements(batch: s.batch)
         Kernels.linear(dx, samples: s.batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
                        weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.increment.pointer)
         output.accumulate(batch: s.batch)

@@ -60,6 +60,14 @@ package final class ValueSlot: @unchecked Sendable {
         changed = any
     }
 
+    /// Non-zero increments over the first `batch` samples (a synaptic layer's input events this step).
+    package func nonZeroIncrements(batch: Int) -> Int {
+        let d = increment.pointer
+        var events = 0
+        for i in 0..<(batch * info.perSample) where d[i] != 0 { events &+= 1 }
+        return events
+    }
+
     /// Whether all of sample `s`'s increments are zero.
     package func isQuiet(sample s: Int) -> Bool {
         guard changed else { return true }

@@ -56,11 +56,7 @@ final class LinearOperator: SynapticOperator {
         let t = s.t, batch = s.batch
         stepInputEvents = 0
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let rows = batch * input.info.rows
-        let dx = input.increment.pointer
-        var events = 0
-        for i in 0..<(rows * inFeatures) where dx[i] != 0 { events &+= 1 }
-        stepInputEvents = events
+        stepInputEvents = input.nonZeroIncrements(batch: batch)
         output.beginUpdate(batch: batch)
         Kernels.linear(input.total.pointer, samples: batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
                        weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.total.pointer)
