@@ -149,7 +149,7 @@ fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product spikify-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSPIKIFY_FUZZ -Xswiftc -use-ld=lld
 	$(SWIFT) build --product spikify
 	@mkdir -p .fuzz/corpus
-	@for f in Tests/Fixtures/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/corpus/ || true; done
+	@for f in Tests/Fixtures/*.h5 Tests/Fixtures/fuzz-regressions/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/corpus/ || true; done
 	@[ -f .fuzz/corpus/converted.h5 ] || .build/debug/spikify convert --model Tests/Fixtures/spikezip_qann_relu.h5 --out .fuzz/corpus/converted.h5 >/dev/null
 	cd .fuzz && ASAN_OPTIONS=detect_leaks=0 ../.build-fuzz/debug/spikify-fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -seed=$(FUZZ_SEED) -timeout=20 -rss_limit_mb=4096 -max_len=400000 corpus

@@ -2,7 +2,8 @@ import CHDF5
 
 /// Attribute access shared by groups and datasets (objects named by absolute path).
 enum HDF5Attributes {
-    /// The attribute names of the object at `objectPath`, in name order.
+    /// The attribute names of the object at `objectPath`, in name order (byte-wise). Listed in native order and
+    /// sorted here, for the reason given at ``HDF5Group/childNames()`` (no table of a damaged index in libhdf5).
     static func names(of objectPath: String, in file: HDF5File) throws(HDF5Error) -> [String] {
         HDF5Library.enter()
         defer { HDF5Library.leave() }
@@ -12,7 +13,7 @@ enum HDF5Attributes {
         var names: [String] = []
         var index: hsize_t = 0
         let status = withUnsafeMutablePointer(to: &names) { box in
-            H5Aiterate_by_name(file.id, objectPath, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, data in
+            H5Aiterate_by_name(file.id, objectPath, H5_INDEX_NAME, H5_ITER_NATIVE, &index, { _, name, _, data in
                 guard let name, let data else { return 0 }
                 data.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name))
                 return 0
@@ -22,7 +23,7 @@ enum HDF5Attributes {
             throw .readFailed(file: file.path, path: objectPath,
                               reason: HDF5Library.errorMessage("cannot list the attributes"))
         }
-        return names
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// Attribute `name` of the object at `objectPath`, or `nil` if it has none.

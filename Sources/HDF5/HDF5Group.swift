@@ -98,6 +98,12 @@ public struct HDF5Group: Sendable {
 
     /// The names of the group's direct members (groups, datasets, ...) in name order
     /// (byte-wise, so `"10"` sorts before `"2"`).
+    ///
+    /// Names are read in the group's native order and sorted here. Asking libhdf5 for name order
+    /// (`H5_ITER_INC`) makes it build a sorted table of every link for each call; libhdf5 1.10.8 frees
+    /// entries of that table it never wrote when a damaged link index fails to load, which corrupts the
+    /// heap (docs/reliability.md). Native order on a dense group walks the name index directly, with no
+    /// table, so a damaged file is a read error here.
     public func childNames() throws(HDF5Error) -> [String] {
         HDF5Library.enter()
         defer { HDF5Library.leave() }
@@ -108,20 +114,23 @@ public struct HDF5Group: Sendable {
             throw .readFailed(file: file.path, path: path,
                               reason: HDF5Library.errorMessage("cannot list the group"))
         }
-        var names: [String] = []
-        names.reserveCapacity(Int(info.nlinks))
+        var names: [[UInt8]] = []
+        names.reserveCapacity(Int(min(info.nlinks, 1 << 20)))
         for i in 0..<info.nlinks {
-            let length = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, spk_h5p_default())
+            let length = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_NATIVE, i, nil, 0, spk_h5p_default())
             guard length >= 0 else {
                 throw .readFailed(file: file.path, path: path,
                                   reason: HDF5Library.errorMessage("cannot read member name \(i)"))
             }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buffer, buffer.count, spk_h5p_default())
-            names.append(String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) },
-                                as: UTF8.self))
+            guard H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_NATIVE, i, &buffer, buffer.count,
+                                     spk_h5p_default()) == length else {
+                throw .readFailed(file: file.path, path: path,
+                                  reason: HDF5Library.errorMessage("cannot read member name \(i)"))
+            }
+            names.append(buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) })
         }
-        return names
+        return names.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Every dataset below this group, at any depth, as relative paths such as

@@ -91,4 +91,19 @@ final class ReliabilityTests: XCTestCase {
         let model = try ViTImporter.load(Fixtures.model("timm_gelu_token"))
         assertSpikifyError(["empty.h5", "no images"]) { _ = try ImageDatasetReader(empty, for: model.config) }
     }
+
+    /// Inputs that crashed `make fuzz` once (Tests/Fixtures/fuzz-regressions, docs/reliability.md): each must be an
+    /// error of the library and of the CLI, not a crash. `damaged-link-index.h5` freed invalid pointers inside
+    /// libhdf5 1.10.8 when its members were listed in name order.
+    func testFuzzRegressionsAreErrors() throws {
+        let folder = Fixtures.root.appendingPathComponent("Fixtures/fuzz-regressions")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".h5") }.sorted()
+        XCTAssertFalse(files.isEmpty)
+        for name in files {
+            let path = folder.appendingPathComponent(name).path
+            XCTAssertThrowsError(try ViTImporter.load(path), name)
+            XCTAssertThrowsError(try ConvertedModelFile.read(path), name)
+            try assertCLIError(["inspect", path], [name])
+        }
+    }
 }
