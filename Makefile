@@ -8,7 +8,7 @@ MST_TIMESTEPS ?= 64
 MST_LIMIT  ?= 1000
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan fuzz demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
+.PHONY: all deps build test test-asan fuzz fuzz-build fuzz-smoke mutate demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
 
 all: build
 
@@ -140,19 +140,53 @@ test-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --scratch-path .build-asan
 
-# libFuzzer over the importer, the converted-model loader and the dataset reader (Fuzz/SpikifyFuzz), seeded with
-# the test fixtures and a converted model; FUZZ_SECONDS (default 60) of fuzzing, FUZZ_SEED fixes the run.
-# Findings land in .fuzz/ (crash-*, timeout-*, oom-*). Not part of `make test`.
+# libFuzzer over the importer, the converted-model loader (with the executor) and the dataset reader
+# (Fuzz/SpikifyFuzz, one run per target), seeded with the test fixtures, the fuzz regressions and a converted model;
+# FUZZ_SECONDS (default 60) per target, FUZZ_SEED fixes the run. Findings land in .fuzz/ (TARGET-crash-*,
+# TARGET-timeout-*, TARGET-oom-*), logs in .fuzz/TARGET.log. Not part of `make test`.
 FUZZ_SECONDS ?= 60
 FUZZ_SEED    ?= 1
-fuzz: deps
+FUZZ_TARGETS := importer converted dataset
+FUZZ_RUN     := cd .fuzz && ASAN_OPTIONS=detect_leaks=0 ../.build-fuzz/debug/spikify-fuzz -seed=$(FUZZ_SEED) \
+                -timeout=60 -rss_limit_mb=4096 -max_len=400000
+fuzz-build: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product spikify-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSPIKIFY_FUZZ -Xswiftc -use-ld=lld
 	$(SWIFT) build --product spikify
-	@mkdir -p .fuzz/corpus
-	@for f in Tests/Fixtures/*.h5 Tests/Fixtures/fuzz-regressions/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/corpus/ || true; done
-	@[ -f .fuzz/corpus/converted.h5 ] || .build/debug/spikify convert --model Tests/Fixtures/spikezip_qann_relu.h5 --out .fuzz/corpus/converted.h5 >/dev/null
-	cd .fuzz && ASAN_OPTIONS=detect_leaks=0 ../.build-fuzz/debug/spikify-fuzz -max_total_time=$(FUZZ_SECONDS) \
-	  -seed=$(FUZZ_SEED) -timeout=20 -rss_limit_mb=4096 -max_len=400000 corpus
+	@mkdir -p .fuzz/seeds $(addprefix .fuzz/,$(FUZZ_TARGETS))
+	@for f in Tests/Fixtures/*.h5 Tests/Fixtures/fuzz-regressions/*.h5; do [ $$(stat -c %s $$f) -lt 300000 ] && cp -n $$f .fuzz/seeds/ || true; done
+	@cp Tests/Fixtures/timm_gelu_token.h5 .fuzz/model.h5
+	@[ -f .fuzz/seeds/converted.h5 ] || .build/debug/spikify convert --model Tests/Fixtures/spikezip_qann_relu.h5 --out .fuzz/seeds/converted.h5 >/dev/null
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s (seed $(FUZZ_SEED))"; \
+	  ( $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$$t- $$t seeds ) > .fuzz/$$t.log 2>&1 \
+	    || { tail -60 .fuzz/$$t.log; echo "fuzz: $$t found a crash, hang or memory error (.fuzz/$$t.log)"; exit 1; }; \
+	  grep -E "^Done [0-9]+ runs" .fuzz/$$t.log | sed "s/^/$$t: /"; \
+	done
+
+# CI's smoke run: FUZZ_SMOKE_RUNS inputs per target from a fixed seed (reproducible), then the structured mutation
+# harness (tools/mutate_inputs.py, h5py edits of keys, graphs and attributes, absurd flags) with a fixed seed.
+FUZZ_SMOKE_RUNS ?= 150
+fuzz-smoke: fuzz-build $(VENV)/.h5py
+	@for t in $(FUZZ_TARGETS); do \
+	  ( $(FUZZ_RUN) -runs=$(FUZZ_SMOKE_RUNS) -artifact_prefix=$$t- $$t seeds ) > .fuzz/$$t.log 2>&1 \
+	    || { tail -60 .fuzz/$$t.log; echo "fuzz-smoke: $$t found a crash, hang or memory error" >&2; exit 1; }; \
+	  grep -E "^Done [0-9]+ runs" .fuzz/$$t.log | sed "s/^/fuzz-smoke $$t: /"; \
+	done
+	$(VENV)/bin/python tools/mutate_inputs.py --spikify .build/debug/spikify --count 4 --seed 1
+
+# The mutation harness alone (MUTATE_COUNT mutants per class and input).
+MUTATE_COUNT ?= 20
+mutate: $(VENV)/.h5py
+	$(SWIFT) build --product spikify
+	$(VENV)/bin/python tools/mutate_inputs.py --spikify .build/debug/spikify --count $(MUTATE_COUNT) --seed $(FUZZ_SEED)
+
+# h5py and numpy alone (the versions pinned in tools/requirements.txt), for the mutation harness.
+$(VENV)/.h5py: tools/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q $$(grep -E '^(h5py|numpy)==' tools/requirements.txt)
+	touch $@
 
 clean:
 	rm -rf .build .build-asan .build-fuzz .fuzz $(DEMO_OUT)

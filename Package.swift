@@ -24,8 +24,10 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // A sacrificial walk of an untrusted file with libhdf5 in a child process (C: runs after fork()).
+        .target(name: "HDF5Probe", dependencies: ["CHDF5"]),
         // A small Swift wrapper over the HDF5 C API: files, groups, datasets, attributes, typed errors.
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "HDF5Probe"]),
         // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
         .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS"]),
         // ViT configuration and weights, importers (layouts, config inference), the ANN forward with its site hook.

@@ -30,15 +30,19 @@ enum FuzzDriver {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 { spikifyFuzzOneInput(data, size) }
 
-/// The input bytes go to a file (HDF5 reads paths); each reader must return or throw.
+/// The input bytes go to a file (HDF5 reads paths); each reader chosen by `SPIKIFY_FUZZ_TARGET` (`importer`,
+/// `converted`, `dataset`; all three when unset) must return or throw.
 func spikifyFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let path = FuzzInput.path
     guard FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size)) else { return 0 }
-    if let model = try? ViTImporter.load(path) {
-        _ = try? ImageDatasetReader(path, for: model.config).read(0..<1)
+    let targets = FuzzInput.targets
+    if targets.contains("importer"), let model = try? ViTImporter.load(path) {
         _ = ViTForward(model).logits(Tensor(zeros: [1, model.config.channels, model.config.imageSize, model.config.imageSize]))
     }
-    if let converted = try? ConvertedModelFile.read(path),
+    if targets.contains("dataset"), let reader = try? ImageDatasetReader(path, for: FuzzInput.datasetModel.config) {
+        _ = try? reader.read(0..<min(reader.count, 2))
+    }
+    if targets.contains("converted"), let converted = try? ConvertedModelFile.read(path),
        let executor = try? SpikingExecutor(graph: converted.graph, batchCapacity: 1) {
         let c = converted.model.config
         _ = try? executor.run(Tensor(zeros: [1, c.channels, c.imageSize, c.imageSize]), timesteps: 4)
@@ -47,6 +51,15 @@ func spikifyFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 }
 
 enum FuzzInput {
+    static let targets: Set<String> = {
+        let names = ProcessInfo.processInfo.environment["SPIKIFY_FUZZ_TARGET"] ?? "importer,converted,dataset"
+        return Set(names.split(separator: ",").map(String.init))
+    }()
+    /// The model datasets are read for: the fixture a dataset of the corpus belongs to (`timm_gelu_token`, copied
+    /// into the fuzzing folder as `model.h5` by `make fuzz`).
+    static let datasetModel: ViTModel = {
+        do { return try ViTImporter.load("model.h5") } catch { fatalError("spikify-fuzz: \(error)") }
+    }()
     /// One file per process, on tmpfs when there is one.
     static let path: String = {
         let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()

@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import HDF5Probe
 
 /// An open HDF5 file. The HDF5 file id is closed by ``close()`` or when the object is
 /// released.
@@ -52,11 +53,36 @@ public final class HDF5File: @unchecked Sendable {
         if signature < 0 {  // e.g. no permission to read it
             throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("cannot read the file"))
         }
+        try probe(path)
         let id = H5Fopen(path, spk_h5f_acc_rdonly(), spk_h5p_default())
         guard id >= 0 else {
             throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("H5Fopen failed"))
         }
         return HDF5File(id: id, path: path, isWritable: false)
+    }
+
+    /// How long the sacrificial walk of a file may take (``probe(_:)``).
+    static let probeTimeoutMilliseconds: Int32 = 30_000
+
+    /// Walks the file once with libhdf5 in a child process before this process reads it. libhdf5 1.10 has memory
+    /// errors on damaged metadata (out-of-bounds reads of a symbol-table node, frees of unwritten table entries:
+    /// docs/reliability.md); a file that crashes or hangs the child is refused here instead of crashing Spikify.
+    /// Errors libhdf5 reports in the child are left to this process's own reads, which name what failed.
+    private static func probe(_ path: String) throws(HDF5Error) {
+        var detail: Int32 = 0
+        switch spk_probe_hdf5_file(path, probeTimeoutMilliseconds, &detail) {
+        case SPK_PROBE_CRASHED:
+            let how = detail > 0 && detail < 65 ? "signal \(detail)" : "exit status \(detail)"
+            throw .cannotOpen(file: path, reason: "the file is damaged: libhdf5 crashed (\(how)) reading its "
+                + "structure in a separate process")
+        case SPK_PROBE_TIMED_OUT:
+            throw .cannotOpen(file: path, reason: "the file is damaged: libhdf5 did not finish reading its "
+                + "structure within \(probeTimeoutMilliseconds / 1000) s")
+        case SPK_PROBE_TOO_LARGE:
+            throw .cannotOpen(file: path, reason: "it holds more than 2^20 objects or groups nested deeper than 64")
+        default:
+            return  // readable, an error this process will name, or no child process (nothing known)
+        }
     }
 
     /// Creates a file for writing, replacing any file at `path`.

@@ -72,6 +72,22 @@ final class ReliabilityTests: XCTestCase {
         assertSpikifyError(["padded.h5", "blocks.01.mlp.fc1.bias", "blocks.1.mlp.fc1.bias"]) { _ = try ViTImporter.load(padded) }
     }
 
+    /// Found by tools/mutate_inputs.py: one block's bias deleted was read as a zero bias (a silent wrong answer).
+    func testABiasMissingFromSomeBlocksOnlyIsAnError() throws {
+        let path = try edited("one-bias-gone.h5") { c in
+            c.tensors["blocks.1.mlp.fc1.bias"] = nil
+            c.tensors["blocks.0.norm1.bias"] = nil
+        }
+        assertSpikifyError(["one-bias-gone.h5", "blocks.1.mlp.fc1.bias", "blocks.0.norm1.bias"]) {
+            _ = try ViTImporter.load(path)
+        }
+        let none = try edited("no-fc1-bias.h5") { c in
+            c.tensors["blocks.0.mlp.fc1.bias"] = nil
+            c.tensors["blocks.1.mlp.fc1.bias"] = nil
+        }
+        XCTAssertNoThrow(try ViTImporter.load(none), "a model without fc1 biases is a valid model")
+    }
+
     func testHugeWeightsGiveAnErrorNamingTheSite() throws {
         let path = try edited("huge-weights.h5") { c in
             var t = c.tensors["blocks.1.mlp.fc1.weight"]!

@@ -97,6 +97,7 @@ public enum ViTImporter {
             }
         }
         var missing = required.filter { !r.has($0) }
+        missing += inconsistentBiases(r, depth: depth)
         if r.layout == .mst {
             missing += Site.qcfs(depth: depth).filter { r.steps[$0] == nil }.map { "QCFS threshold of \($0.name) (…_if.up)" }
         } else if !r.steps.isEmpty {
@@ -105,6 +106,23 @@ public enum ViTImporter {
         if !missing.isEmpty { throw SpikifyError.missingKeys(file: r.path, keys: missing) }
         let extra = r.steps.keys.filter { ($0.block ?? 0) >= depth }
         if !extra.isEmpty { throw SpikifyError.unexpectedKeys(file: r.path, keys: extra.map(\.name).sorted()) }
+    }
+
+    /// A bias may be absent (it is then zero), but one present in some blocks and absent in others marks a damaged
+    /// or mixed file, not a bias-free model: the absent ones are reported as missing.
+    private static func inconsistentBiases(_ r: CheckpointReader, depth: Int) -> [String] {
+        let fields = ["norm1.bias", "attn.qkv.bias", "attn.proj.bias", "norm2.bias", "mlp.fc1.bias", "mlp.fc2.bias"]
+        var absent: [String] = []
+        for field in fields {
+            // Hugging Face layouts have q, k and v biases instead of qkv (checked together when they are read).
+            let name = { (i: Int) in
+                field == "attn.qkv.bias" && !r.has("blocks.\(i).attn.qkv.weight") ? "blocks.\(i).attn.q.bias"
+                    : "blocks.\(i).\(field)"
+            }
+            let missing = (0..<depth).map(name).filter { !r.has($0) }
+            if missing.count < depth { absent += missing }
+        }
+        return absent
     }
 }
 
