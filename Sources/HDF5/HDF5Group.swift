@@ -1,4 +1,5 @@
 import CHDF5
+import HDF5Probe
 
 /// A group in an HDF5 file, named by its absolute path.
 ///
@@ -139,17 +140,36 @@ public struct HDF5Group: Sendable {
         HDF5Library.enter()
         defer { HDF5Library.leave() }
         var found: [String] = []
-        try collectDatasets(into: &found, depth: 0)
+        var walked: Set<ObjectIdentity> = []
+        try collectDatasets(into: &found, walked: &walked, depth: 0)
         return found.map { HDF5Path.relative($0, to: path) }.sorted()
     }
 
-    private func collectDatasets(into found: inout [String], depth: Int) throws(HDF5Error) {
+    /// An object's identity in its file, so that a group reached by two hard links (or by a cycle of links, which a
+    /// damaged file can hold) is walked once.
+    private struct ObjectIdentity: Hashable {
+        var words: (UInt64, UInt64)
+        static func == (a: Self, b: Self) -> Bool { a.words == b.words }
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+        }
+    }
+
+    private func collectDatasets(into found: inout [String], walked: inout Set<ObjectIdentity>,
+                                 depth: Int) throws(HDF5Error) {
         guard depth < 64 else { return }
+        var words: (UInt64, UInt64) = (0, 0)
+        let known = withUnsafeMutableBytes(of: &words) {
+            spk_h5o_identity(file.id, path, $0.baseAddress!.assumingMemoryBound(to: UInt64.self)) >= 0
+        }
+        if known, !walked.insert(ObjectIdentity(words: words)).inserted { return }
         for name in try childNames() {
             let child = absolute(name)
             switch try HDF5Path.requireKind(of: child, in: file) {
             case .dataset?: found.append(child)
-            case .group?: try HDF5Group(file: file, path: child).collectDatasets(into: &found, depth: depth + 1)
+            case .group?:
+                try HDF5Group(file: file, path: child).collectDatasets(into: &found, walked: &walked, depth: depth + 1)
             default: break
             }
         }

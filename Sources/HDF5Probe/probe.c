@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <string.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,7 +16,65 @@
 enum { MAX_DEPTH = 64, MAX_OBJECTS = 1 << 20, MAX_READ_BYTES = 1 << 30 };
 enum { EXIT_READABLE = 0, EXIT_HDF5_ERROR = 3, EXIT_TOO_LARGE = 4 };
 
-typedef struct { long objects; int status; } walk_state;
+typedef struct {
+    long objects;
+    int status;
+    // Identities of the objects walked, an open-addressing hash set (an object reached twice is walked once).
+    uint64_t (*seen)[2];
+    unsigned char *used;
+    size_t seen_count, seen_capacity;
+} walk_state;
+
+int spk_h5o_identity(hid_t loc, const char *name, uint64_t identity[2]) {
+    identity[0] = identity[1] = 0;
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info_by_name3(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+    memcpy(identity, &info.token, sizeof info.token < 16 ? sizeof info.token : 16);
+#else
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return -1;
+    identity[0] = (uint64_t)info.addr;
+#endif
+    return 0;
+}
+
+static size_t slot_of(const uint64_t id[2], size_t capacity) {
+    uint64_t h = (id[0] ^ (id[1] * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return (size_t)(h >> 17) & (capacity - 1);
+}
+
+/// Whether the object at `name` was walked before; remembers it if not. -1 on an error.
+static int seen_before(hid_t loc, const char *name, walk_state *state) {
+    uint64_t id[2];
+    if (spk_h5o_identity(loc, name, id) < 0) return -1;
+    if (2 * (state->seen_count + 1) > state->seen_capacity) {  // grow and rehash at half full
+        size_t capacity = state->seen_capacity ? 2 * state->seen_capacity : 1024;
+        uint64_t (*seen)[2] = calloc(capacity, sizeof *seen);
+        unsigned char *used = calloc(capacity, 1);
+        if (!seen || !used) { free(seen); free(used); return -1; }
+        for (size_t i = 0; i < state->seen_capacity; i++) {
+            if (!state->used[i]) continue;
+            size_t j = slot_of(state->seen[i], capacity);
+            while (used[j]) j = (j + 1) & (capacity - 1);
+            memcpy(seen[j], state->seen[i], sizeof id);
+            used[j] = 1;
+        }
+        free(state->seen);
+        free(state->used);
+        state->seen = seen;
+        state->used = used;
+        state->seen_capacity = capacity;
+    }
+    size_t j = slot_of(id, state->seen_capacity);
+    for (; state->used[j]; j = (j + 1) & (state->seen_capacity - 1)) {
+        if (state->seen[j][0] == id[0] && state->seen[j][1] == id[1]) return 1;
+    }
+    memcpy(state->seen[j], id, sizeof id);
+    state->used[j] = 1;
+    state->seen_count++;
+    return 0;
+}
 
 /// Reads `count` elements of file type `ftype` from an attribute or dataset into memory and frees them.
 static int read_values(hid_t object, hid_t ftype, hid_t space, int is_attribute) {
@@ -93,7 +152,9 @@ static int walk_group(hid_t g, int depth, walk_state *state) {
                 if (link.type != H5L_TYPE_HARD) {
                     r = 0;  // soft and external links are not followed by Spikify either
                 } else {
-                    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+                    int seen = seen_before(g, name, state);
+                    hid_t o = seen == 0 ? H5Oopen(g, name, H5P_DEFAULT) : -1;
+                    if (seen == 1) r = 0;  // a second link to an object walked already (or a cycle)
                     if (o >= 0) {
                         H5I_type_t kind = H5Iget_type(o);
                         r = kind == H5I_GROUP ? walk_group(o, depth + 1, state)
@@ -121,7 +182,7 @@ static void child_walk(const char *path) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) _exit(EXIT_HDF5_ERROR);
-    walk_state state = {0, EXIT_READABLE};
+    walk_state state = {0, EXIT_READABLE, NULL, NULL, 0, 0};
     hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
     int r = root < 0 ? -1 : walk_group(root, 0, &state);
     _exit(r == 0 ? EXIT_READABLE : state.status == EXIT_TOO_LARGE ? EXIT_TOO_LARGE : EXIT_HDF5_ERROR);

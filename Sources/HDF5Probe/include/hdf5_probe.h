@@ -2,6 +2,9 @@
 #ifndef SPIKIFY_HDF5_PROBE_H
 #define SPIKIFY_HDF5_PROBE_H
 
+#include <hdf5.h>
+#include <stdint.h>
+
 /// What the child process's walk of a file came to.
 typedef enum {
     /// libhdf5 walked every group, attribute and dataset header (and chunked data) and returned normally.
@@ -23,5 +26,10 @@ typedef enum {
 /// Spikify makes. A crash or hang of libhdf5 on a damaged file then happens in the child. `timeout_ms` bounds the
 /// walk. The caller must hold no lock another thread of the child would need (the child runs C code only).
 spk_probe_outcome spk_probe_hdf5_file(const char *path, int timeout_ms, int *detail);
+
+/// A file-unique identity of the object at `name` (relative to `loc`): its header address (HDF5 1.10), or the bytes
+/// of its token (1.12 on). Two hard links to one group give the same identity, so walks can skip cycles.
+/// Returns a negative value when libhdf5 cannot tell.
+int spk_h5o_identity(hid_t loc, const char *name, uint64_t identity[2]);
 
 #endif
