@@ -53,7 +53,7 @@ public final class HDF5File: @unchecked Sendable {
         if signature < 0 {  // e.g. no permission to read it
             throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("cannot read the file"))
         }
-        try probe(path)
+        try probe(path, info)
         let id = H5Fopen(path, spk_h5f_acc_rdonly(), spk_h5p_default())
         guard id >= 0 else {
             throw .cannotOpen(file: path, reason: HDF5Library.errorMessage("H5Fopen failed"))
@@ -61,28 +61,44 @@ public final class HDF5File: @unchecked Sendable {
         return HDF5File(id: id, path: path, isWritable: false)
     }
 
-    /// How long the sacrificial walk of a file may take (``probe(_:)``).
-    static let probeTimeoutMilliseconds: Int32 = 30_000
+    /// How long the sacrificial walk of a file may take: 5 s, plus 1 s per 20 MB (it reads chunked data).
+    static func probeTimeoutMilliseconds(fileSize: Int) -> Int32 {
+        Int32(clamping: 5_000 + fileSize / 20_000)
+    }
+
+    /// Files this process has walked already, by device, inode, size and change times: nil when safe, else why not.
+    private static let probed = ProbedFiles()
 
     /// Walks the file once with libhdf5 in a child process before this process reads it. libhdf5 1.10 has memory
     /// errors on damaged metadata (out-of-bounds reads of a symbol-table node, frees of unwritten table entries:
     /// docs/reliability.md); a file that crashes or hangs the child is refused here instead of crashing Spikify.
     /// Errors libhdf5 reports in the child are left to this process's own reads, which name what failed.
-    private static func probe(_ path: String) throws(HDF5Error) {
+    private static func probe(_ path: String, _ info: stat) throws(HDF5Error) {
+        let key = [UInt64(info.st_dev), UInt64(info.st_ino), UInt64(info.st_size),
+                   UInt64(bitPattern: Int64(info.st_mtim.tv_sec)), UInt64(info.st_mtim.tv_nsec),
+                   UInt64(bitPattern: Int64(info.st_ctim.tv_sec)), UInt64(info.st_ctim.tv_nsec)]
+        if let known = probed.outcome(key) {
+            if let refusal = known { throw .cannotOpen(file: path, reason: refusal) }
+            return
+        }
+        let timeout = probeTimeoutMilliseconds(fileSize: Int(info.st_size))
         var detail: Int32 = 0
-        switch spk_probe_hdf5_file(path, probeTimeoutMilliseconds, &detail) {
+        let refusal: String?
+        switch spk_probe_hdf5_file(path, timeout, &detail) {
         case SPK_PROBE_CRASHED:
             let how = detail > 0 && detail < 65 ? "signal \(detail)" : "exit status \(detail)"
-            throw .cannotOpen(file: path, reason: "the file is damaged: libhdf5 crashed (\(how)) reading its "
-                + "structure in a separate process")
+            refusal = "the file is damaged: libhdf5 crashed (\(how)) reading its structure in a separate process"
         case SPK_PROBE_TIMED_OUT:
-            throw .cannotOpen(file: path, reason: "the file is damaged: libhdf5 did not finish reading its "
-                + "structure within \(probeTimeoutMilliseconds / 1000) s")
+            refusal = "the file is damaged: libhdf5 did not finish reading its structure within \(timeout / 1000) s"
         case SPK_PROBE_TOO_LARGE:
-            throw .cannotOpen(file: path, reason: "it holds more than 2^20 objects or groups nested deeper than 64")
+            refusal = "it holds more than 2^20 objects or groups nested deeper than 64"
+        case SPK_PROBE_UNAVAILABLE:
+            return  // no child process: nothing is known
         default:
-            return  // readable, an error this process will name, or no child process (nothing known)
+            refusal = nil  // readable, or an error this process's own read will name
         }
+        probed.record(key, refusal)
+        if let refusal { throw .cannotOpen(file: path, reason: refusal) }
     }
 
     /// Creates a file for writing, replacing any file at `path`.
@@ -155,4 +171,14 @@ public final class HDF5File: @unchecked Sendable {
     public func group(_ path: String) throws(HDF5Error) -> HDF5Group {
         try root.group(path)
     }
+}
+
+/// The outcomes of the files walked so far (``HDF5File/open(_:)``): nil when safe, else the refusal.
+private final class ProbedFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcomes: [[UInt64]: String?] = [:]
+
+    /// nil when the file was not walked yet; `.some(nil)` when it is safe.
+    func outcome(_ key: [UInt64]) -> String?? { lock.withLock { outcomes[key] } }
+    func record(_ key: [UInt64], _ refusal: String?) { lock.withLock { outcomes[key] = .some(refusal) } }
 }

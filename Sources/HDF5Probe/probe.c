@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -170,9 +171,15 @@ static int walk_group(hid_t g, int depth, walk_state *state) {
     return 0;
 }
 
-static void child_walk(const char *path) {
-    // Die quietly: no crash reporter inherited from the parent (Swift's backtracer), no core file.
-    const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGTRAP};
+static void child_walk(const char *path, pid_t parent, int timeout_ms) {
+    // Never outlive the walk's purpose: die with the parent (killed while it waits), and on our own at the limit.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(EXIT_HDF5_ERROR);
+    signal(SIGALRM, SIG_DFL);
+    alarm((unsigned)(timeout_ms / 1000 + 2));
+    // Die quietly: no crash reporter inherited from the parent (Swift's backtracer), no core file; and die on
+    // SIGINT/SIGTERM, whose handlers in the parent hand them to a thread the child does not have.
+    const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGTRAP, SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
@@ -190,9 +197,10 @@ static void child_walk(const char *path) {
 
 spk_probe_outcome spk_probe_hdf5_file(const char *path, int timeout_ms, int *detail) {
     *detail = 0;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) { *detail = errno; return SPK_PROBE_UNAVAILABLE; }
-    if (pid == 0) child_walk(path);
+    if (pid == 0) child_walk(path, parent, timeout_ms);
     long waited_us = 0, pause_us = 200;
     int status = 0;
     for (;;) {
