@@ -100,8 +100,12 @@ struct DataObject {
         guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else {
             throw readFailed("cannot get the dimensions")
         }
-        let shape = dims.prefix(rank).map { Int($0) }
-        return (shape, elementCount(shape), false)
+        guard dims.prefix(rank).allSatisfy({ $0 <= hsize_t(Int.max) }),
+              let count = elementCount(dims.prefix(rank).map { Int($0) }) else {
+            throw .readFailed(file: file, path: path,
+                              reason: "its dimensions \(Array(dims.prefix(rank))) hold more elements than can be counted")
+        }
+        return (dims.prefix(rank).map { Int($0) }, count, false)
     }
 
     // MARK: Errors
@@ -168,7 +172,8 @@ struct DataObject {
             throw .readFailed(file: file, path: path,
                               reason: "rows \(rows.lowerBound)..<\(rows.upperBound) are outside the leading dimension of \(shape)")
         }
-        let rowSize = elementCount(Array(shape.dropFirst()))
+        // extent() checked that the whole shape's count fits in Int, so a part of it does too.
+        let rowSize = elementCount(Array(shape.dropFirst())) ?? 0
         let n = rows.count * rowSize
         if n == 0 { return [] }
         let fileSpace = H5Dget_space(id)

@@ -123,6 +123,9 @@ public struct HDF5Group: Sendable {
                 throw .readFailed(file: file.path, path: path,
                                   reason: HDF5Library.errorMessage("cannot read member name \(i)"))
             }
+            guard length < 1 << 20 else {
+                throw .readFailed(file: file.path, path: path, reason: "member \(i) has a name of \(length) bytes")
+            }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             guard H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_NATIVE, i, &buffer, buffer.count,
                                      spk_h5p_default()) == length else {

@@ -165,7 +165,15 @@ enum HDF5Path {
     }
 }
 
-/// The number of elements a shape describes (`[]` is a scalar: 1).
-func elementCount(_ shape: [Int]) -> Int {
-    shape.reduce(1, *)
+/// The number of elements a shape describes (`[]` is a scalar: 1); nil when a dimension is negative or the product
+/// overflows `Int` (a damaged file can declare any extent).
+func elementCount(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (product, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        n = product
+    }
+    return n
 }

@@ -111,8 +111,8 @@ extension HDF5File {
         }
         guard isWritable else { throw fail("the file is open read-only") }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("negative dimension in shape \(shape)") }
-        guard count == elementCount(shape) else {
-            throw fail("shape \(shape) needs \(elementCount(shape)) values, got \(count)")
+        guard let expected = elementCount(shape), count == expected else {
+            throw fail("shape \(shape) needs \(elementCount(shape).map(String.init) ?? "too many") values, got \(count)")
         }
         let space: hid_t
         if shape.isEmpty {
