@@ -118,6 +118,7 @@ struct Eval: ParsableCommand {
             if plot { try writePage(existing, report: reportPath) }
             return
         }
+        for warning in converted.warnings(timesteps: T) { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let bar = ProgressBar(shardSpec.map { "shard \($0.index)/\($0.count)" } ?? "eval")
         let options = SpikingEvaluation.Options(timesteps: T, untilQuiet: untilQuiet, batchSize: batchSize,
                                                 keepAccumulator: shardSpec != nil, exitPolicy: exitPolicy)
@@ -175,7 +176,9 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
                 + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
         }
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name)
-        return (converted, conversion.recorded(method: name))
+        let T = timesteps ?? (untilQuiet ? 1024 : 64)
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name,
+                                               timesteps: T)
+        return (converted, conversion.recorded(method: name, timesteps: T))
     }
 }
