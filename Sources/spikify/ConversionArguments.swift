@@ -54,10 +54,10 @@ struct ConversionArguments: ParsableArguments {
     @Option(name: .customLong("mask-sites"), help: "mst: attention (Q, K and score spikes, as the released MST code) or attention+mlp (also the MLP inputs).")
     var maskSites: String?
 
-    @Option(name: .customLong("ugo-neurons"), help: "sta: hidden units N per universal group operator (GELU, exp, 1/x, 1/√x; 2 … 4096, default 16).")
+    @Option(name: .customLong("ugo-neurons"), help: "sta: hidden units N per universal group operator (GELU, exp, 1/x, 1/√x; 2 … 4096, default 8).")
     var ugoNeurons: Int?
 
-    @Option(name: .customLong("softmax-reference"), help: "sta: the softmax's reference logit, cls (the class token's, as STA; default when the model has one) or max (the row maximum).")
+    @Option(name: .customLong("softmax-reference"), help: "sta: the softmax's reference logit: cls (the class token's, as STA), max (the row maximum) or auto (default with a class token, else max: the one whose float network agrees best with the ANN on the calibration images).")
     var softmaxReference: String?
 
     /// The MST options (``ConversionOptions/methodOptions``).
@@ -98,8 +98,8 @@ struct ConversionArguments: ParsableArguments {
         if let levels, levels < 2 || levels > 1 << 24 { throw ValidationError("--levels must be 2 … \(1 << 24)") }
         if let calibSamples, calibSamples < 1 { throw ValidationError("--calib-samples must be at least 1") }
         if let ugoNeurons, !(2...4096).contains(ugoNeurons) { throw ValidationError("--ugo-neurons must be 2 … 4096") }
-        if let softmaxReference, !["cls", "max"].contains(softmaxReference) {
-            throw ValidationError("--softmax-reference must be cls or max, got '\(softmaxReference)'")
+        if let softmaxReference, !["cls", "max", "auto"].contains(softmaxReference) {
+            throw ValidationError("--softmax-reference must be cls, max or auto, got '\(softmaxReference)'")
         }
         _ = try bursts()
         _ = try parsedCalibrationMethod()

@@ -14,7 +14,7 @@ import SpikifySpiking
 ///
 /// Method options (``ConversionOptions/methodOptions``): `timesteps` T the thresholds are calibrated for (default
 /// 32, the released code's), `softmax_reference` (`cls` or `max`; default cls when the model has a class token),
-/// `ugo_neurons` N hidden units per UGO (default 16).
+/// `ugo_neurons` N hidden units per UGO (default 8).
 package enum STAMethod: SpikingMethod {
     package static let name = "sta"
     package static let summary = "Spatio-Temporal Approximation: fitted UGOs (GELU, exp, 1/x, 1/√x), temporal-corrective attention, burst neurons; training-free"
@@ -25,7 +25,8 @@ package enum STAMethod: SpikingMethod {
     /// Values sampled per UGO for its fit.
     static let sampleBudget = 20_000
 
-    struct Settings { var timesteps: Int, reference: SoftmaxReference, neurons: Int }
+    /// `reference` nil: chosen per model on the calibration images (``chooseReference``).
+    struct Settings { var timesteps: Int, reference: SoftmaxReference?, neurons: Int }
 
     static func settings(_ options: ConversionOptions, config: ViTConfig) throws -> Settings {
         let known: Set<String> = ["timesteps", "softmax_reference", "ugo_neurons"]
@@ -36,13 +37,14 @@ package enum STAMethod: SpikingMethod {
         guard let t = Int(tText), (1...(1 << 20)).contains(t) else {
             throw SpikifyError.invalidArgument("sta: timesteps '\(tText)' is not an integer in 1 … \(1 << 20)")
         }
-        let nText = options.methodOptions["ugo_neurons"] ?? "16"
+        let nText = options.methodOptions["ugo_neurons"] ?? "8"
         guard let neurons = Int(nText), (2...4096).contains(neurons) else {
             throw SpikifyError.invalidArgument("sta: ugo_neurons '\(nText)' is not an integer in 2 … 4096")
         }
-        let rText = options.methodOptions["softmax_reference"] ?? (config.classToken ? "cls" : "max")
-        guard let reference = SoftmaxReference(rawValue: rText) else {
-            throw SpikifyError.invalidArgument("sta: softmax reference '\(rText)' is not cls or max")
+        let rText = options.methodOptions["softmax_reference"] ?? (config.classToken ? "auto" : "max")
+        let reference = SoftmaxReference(rawValue: rText)
+        guard reference != nil || rText == "auto" else {
+            throw SpikifyError.invalidArgument("sta: softmax reference '\(rText)' is not cls, max or auto")
         }
         if reference == .cls && !config.classToken {
             throw SpikifyError.invalidArgument("sta: the cls softmax reference needs a class token; use max")
@@ -63,20 +65,30 @@ package enum STAMethod: SpikingMethod {
         let batches = stride(from: 0, to: images.shape[0], by: calibrationBatch).map {
             images.slice(rows: $0..<min(images.shape[0], $0 + calibrationBatch))
         }
-        let ugos = try fitUGOs(model, settings: s, batches: batches) { progress?($0, 2 * batches.count) }
-        let thresholds = try calibrateThresholds(model, settings: s, ugos: ugos, batches: batches) {
-            progress?(batches.count + $0, 2 * batches.count)
+        let candidates = s.reference.map { [$0] } ?? [.cls, .max]
+        let total = (candidates.count + 1) * batches.count
+        var fitted: [(SoftmaxReference, [String: UGO])] = []
+        for (i, r) in candidates.enumerated() {
+            fitted.append((r, try fitUGOs(model, reference: r, neurons: s.neurons, batches: batches) {
+                progress?(i * batches.count + $0, total)
+            }))
+        }
+        let (choice, note) = chooseReference(model, fitted: fitted, neurons: s.neurons, batches: batches)
+        let (reference, ugos) = fitted[choice]
+        let thresholds = try calibrateThresholds(model, reference: reference, timesteps: s.timesteps, ugos: ugos,
+                                                 batches: batches) {
+            progress?(candidates.count * batches.count + $0, total)
         }
         var metadata = options.metadata
         metadata["method"] = name
         metadata["source_file"] = model.source
         metadata["sta_timesteps"] = String(s.timesteps)
-        metadata["softmax_reference"] = s.reference.rawValue
+        metadata["softmax_reference"] = reference.rawValue
         metadata["ugo_neurons"] = String(s.neurons)
-        let graph = STAGraph.build(model, stage: .spiking(s.reference), ugos: ugos, thresholds: thresholds,
+        let graph = STAGraph.build(model, stage: .spiking(reference), ugos: ugos, thresholds: thresholds,
                                    metadata: metadata).graph
-        let state = STAState(timesteps: s.timesteps, reference: s.reference, ugoNeurons: s.neurons, ugos: ugos,
-                             calibrationImages: images.shape[0])
+        let state = STAState(timesteps: s.timesteps, reference: reference, ugoNeurons: s.neurons, ugos: ugos,
+                             calibrationImages: images.shape[0], referenceChoice: note)
         return ConvertedModel(model: model, graph: graph, state: state)
     }
 
@@ -97,9 +109,9 @@ package enum STAMethod: SpikingMethod {
 
     /// Measures each UGO's input range on the exact network in the SNN's layout, widens it by 10% on each side
     /// (positive domains for 1/x and 1/√x; eˣ at most the softmax clip), and fits the UGO (``UGO/fit``).
-    static func fitUGOs(_ model: ViTModel, settings s: Settings, batches: [Tensor], progress: (Int) -> Void) throws
-        -> [String: UGO] {
-        let exact = STAGraph.build(model, stage: .exact(s.reference), ugos: [:], thresholds: [:], metadata: [:])
+    static func fitUGOs(_ model: ViTModel, reference: SoftmaxReference, neurons: Int, batches: [Tensor],
+                        progress: (Int) -> Void) throws -> [String: UGO] {
+        let exact = STAGraph.build(model, stage: .exact(reference), ugos: [:], thresholds: [:], metadata: [:])
         var low: [String: Float] = [:], high: [String: Float] = [:], samples: [String: [Float]] = [:]
         let perBatch = max(1, sampleBudget / batches.count)
         try observe(exact, values: exact.ugoInputs, batches: batches, progress: progress) { name, values in
@@ -116,8 +128,8 @@ package enum STAMethod: SpikingMethod {
                     + "on the calibration images")
             }
             let f = function(of: name)
-            let (a, b) = domain(f, lower: lo, upper: hi, clip: STAGraph.softmaxUpper(s.reference))
-            ugos[name] = UGO.fit(f, lower: a, upper: b, neurons: s.neurons, samples: samples[name] ?? [])
+            let (a, b) = domain(f, lower: lo, upper: hi, clip: STAGraph.softmaxUpper(reference))
+            ugos[name] = UGO.fit(f, lower: a, upper: b, neurons: neurons, samples: samples[name] ?? [])
         }
         return ugos
     }
@@ -147,18 +159,44 @@ package enum STAMethod: SpikingMethod {
 
     /// Per-channel thresholds of every neuron site from the FNN's activations at the neurons' inputs (rectified
     /// for unsigned neurons, magnitudes for signed ones), MMSE for T with an EMA over batches (``ThresholdSearch``).
-    static func calibrateThresholds(_ model: ViTModel, settings s: Settings, ugos: [String: UGO], batches: [Tensor],
-                                    progress: (Int) -> Void) throws -> [String: [Float]] {
-        let float = STAGraph.build(model, stage: .float(s.reference), ugos: ugos, thresholds: [:], metadata: [:])
+    static func calibrateThresholds(_ model: ViTModel, reference: SoftmaxReference, timesteps: Int,
+                                    ugos: [String: UGO], batches: [Tensor], progress: (Int) -> Void) throws
+        -> [String: [Float]] {
+        let float = STAGraph.build(model, stage: .float(reference), ugos: ugos, thresholds: [:], metadata: [:])
         var searches: [String: ThresholdSearch] = [:]
         let inputs = float.neuronInputs.mapValues(\.value)
         try observe(float, values: inputs, batches: batches, progress: progress) { site, values in
             guard let (value, signed) = float.neuronInputs[site] else { return }
             let rectified = signed ? values.map(abs) : values.map { max($0, 0) }
-            searches[site, default: ThresholdSearch(timesteps: s.timesteps)]
+            searches[site, default: ThresholdSearch(timesteps: timesteps)]
                 .observe(rectified, width: float.graph.values[value].width)
         }
         return searches.compactMapValues(\.thresholds)
+    }
+
+    /// With one candidate, that one; otherwise the softmax reference whose FNN agrees best with the ANN's top-1 on
+    /// the calibration images (ties: the first, STA's class-token reference). Returns its index and a note of the
+    /// agreements.
+    static func chooseReference(_ model: ViTModel, fitted: [(SoftmaxReference, [String: UGO])], neurons: Int,
+                                batches: [Tensor]) -> (Int, String) {
+        guard fitted.count > 1 else { return (0, "given") }
+        let forward = ViTForward(model)
+        let ann = batches.map { forward.logits($0).argmaxRows() }
+        var agreements: [Double] = []
+        for (reference, ugos) in fitted {
+            let fnn = STAState.floatNetwork(model, stage: .float(reference), ugos: ugos, name: "fnn", description: "")
+            var agree = 0, count = 0
+            for (batch, expected) in zip(batches, ann) {
+                let predicted = fnn.logits(batch).argmaxRows()
+                agree += zip(predicted, expected).filter { $0 == $1 }.count
+                count += expected.count
+            }
+            agreements.append(Double(agree) / Double(max(count, 1)))
+        }
+        let best = agreements.indices.max { agreements[$0] < agreements[$1] || (agreements[$0] == agreements[$1] && $0 > $1) } ?? 0
+        let note = "auto: " + zip(fitted, agreements).map { String(format: "%@ %.1f%%", $0.0.0.rawValue, 100 * $0.1) }
+            .joined(separator: ", ") + " FNN top-1 agreement with the ANN on the calibration images"
+        return (best, note)
     }
 
     package static func readState(from group: HDF5Group, file: String, graph: SpikingGraph, model: ViTModel) throws

@@ -60,7 +60,7 @@ final class STANeuronLayer: SpikeEmitter {
     let site: String
     let input: ValueSlot, output: ValueSlot
     let signed: Bool
-    let thresholds: FloatBuffer, halfThresholds: FloatBuffer
+    let thresholds: FloatBuffer, inverseQuanta: FloatBuffer
     let membrane: FloatBuffer, emitted: FloatBuffer
     let stepSpikes: ScalarBuffer<Int>, stepEvents: ScalarBuffer<Int>
     /// The largest spike of each sample at this step, in units of θ/2.
@@ -74,8 +74,8 @@ final class STANeuronLayer: SpikeEmitter {
         self.output = output
         self.signed = signed
         self.thresholds = FloatBuffer(thresholds)
-        // The burst quantum θ/2, with the reference code's small guard made relative (θ may be tiny).
-        halfThresholds = FloatBuffer(thresholds.map { $0 / 2 * (1 + 1e-5) })
+        // 1/(θ/2) for the burst count, with the reference code's small guard made relative (θ may be tiny).
+        inverseQuanta = FloatBuffer(thresholds.map { 1 / ($0 / 2 * (1 + 1e-5)) })
         neuronsPerSample = input.info.perSample
         membrane = FloatBuffer(count: batch * neuronsPerSample)
         emitted = FloatBuffer(count: batch * neuronsPerSample)
@@ -103,47 +103,43 @@ final class STANeuronLayer: SpikeEmitter {
         let n = neuronsPerSample, w = input.info.width, rows = input.info.rows, signed = signed
         let u = SendablePointer(membrane.pointer), c = SendablePointer(emitted.pointer)
         let x = SendablePointer(input.increment.pointer), y = SendablePointer(output.increment.pointer)
-        let theta = SendablePointer(thresholds.pointer), half = SendablePointer(halfThresholds.pointer)
+        let theta = SendablePointer(thresholds.pointer), half = SendablePointer(inverseQuanta.pointer)
         let spikesOut = SendablePointer(stepSpikes.pointer), eventsOut = SendablePointer(stepEvents.pointer)
         let largestOut = SendablePointer(largest.pointer)
         Parallel.forChunks(s.batch) { samples in
             for p in samples {
-                var spikes = 0, events = 0, top = 0
+                // Spikes in units of θ/2, accumulated in Float (exact below 2²⁴ per row) to keep the loop branch-light.
+                var spikes = 0, events = 0, top: Float = 0
                 for r in 0..<rows {
                     let base = p * n + r * w
+                    var rowSpikes: Float = 0, rowEvents: Float = 0
                     for j in 0..<w {
                         let i = base + j, th = theta.base[j], quantum = th / 2
                         var v = u.base[i] + x.base[i], total = c.base[i]
-                        var units = 0  // the spike in units of θ/2
-                        if v >= th {
-                            units = 2
-                        } else if v <= -th && (signed || total > 0) {
-                            units = -2
-                        }
-                        v -= Float(units) * quantum
-                        total += Float(units) * quantum
+                        var units: Float = v >= th ? 2 : (v <= -th && (signed || total > 0) ? -2 : 0)
+                        v -= units * quantum
+                        total += units * quantum
                         let rho = signed ? v : max(-total, v)
-                        let burst = Int(min(2, (abs(rho) / half.base[j]).rounded(.down)))
-                        if burst > 0 {
-                            let b = rho > 0 ? burst : -burst
-                            units += b
-                            v -= Float(b) * quantum
-                            total += Float(b) * quantum
-                        }
+                        // ⌊·⌋ of a non-negative number below 3 by truncation (no libm call in the hot loop).
+                        let magnitude = Float(Int32(min(2.5, abs(rho) * half.base[j])))
+                        let b = rho > 0 ? magnitude : -magnitude
+                        units += b
+                        v -= b * quantum
+                        total += b * quantum
                         u.base[i] = v
                         c.base[i] = total
-                        y.base[i] = Float(units) * quantum
-                        if units != 0 {
-                            let m = abs(units)
-                            spikes += m
-                            events += 1
-                            top = max(top, m)
-                        }
+                        y.base[i] = units * quantum
+                        let m = abs(units)
+                        rowSpikes += m
+                        rowEvents += m > 0 ? 1 : 0
+                        top = max(top, m)
                     }
+                    spikes += Int(rowSpikes)
+                    events += Int(rowEvents)
                 }
                 spikesOut.base[p] = spikes
                 eventsOut.base[p] = events
-                largestOut.base[p] = top
+                largestOut.base[p] = Int(top)
             }
         }
         var top = 0

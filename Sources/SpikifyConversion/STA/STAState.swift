@@ -1,3 +1,4 @@
+import Foundation
 import HDF5
 import SpikifyCore
 import SpikifyModel
@@ -9,7 +10,7 @@ import SpikifySpiking
 /// identity, one step); the GNN (the ANN with the GELU UGO) is an extra stage of the ladder.
 ///
 /// Saved as group `/sta` (docs/converted-format.md): attributes `timesteps`, `softmax_reference`, `ugo_neurons`,
-/// `calibration_images`, and one group per UGO `ugos/<name>` with attributes `function`, `lower`, `upper`, `w1`,
+/// `calibration_images`, `softmax_reference_choice`, and one group per UGO `ugos/<name>` with attributes `function`, `lower`, `upper`, `w1`,
 /// `b1`, `w2` (arrays) and `b2`.
 package struct STAState: MethodState, Equatable {
     package static let method = STAMethod.name
@@ -18,23 +19,27 @@ package struct STAState: MethodState, Equatable {
     package var ugoNeurons: Int
     package var ugos: [String: UGO]
     package var calibrationImages: Int
+    /// How the softmax reference was chosen: `given`, or `auto: …` with the agreements measured.
+    package var referenceChoice: String
 
     package var levels: Int? { nil }
     package var description: [String: String] {
         ["timesteps": String(timesteps), "softmax_reference": reference.rawValue, "ugo_neurons": String(ugoNeurons),
-         "ugos": String(ugos.count), "calibration_images": String(calibrationImages)]
+         "ugos": String(ugos.count), "calibration_images": String(calibrationImages),
+         "softmax_reference_choice": referenceChoice]
     }
 
     /// The float network of `stage` as logits (one step of the float graph).
     static func floatNetwork(_ model: ViTModel, stage: STAStage, ugos: [String: UGO], name: String,
                              description: String) -> ReferenceNetwork {
         let graph = STAGraph.build(model, stage: stage, ugos: ugos, thresholds: [:], metadata: [:]).graph
-        let classes = model.config.numClasses
+        let classes = model.config.numClasses, spare = SpareExecutor()
         return ReferenceNetwork(name: name, description: description) { images in
             let batch = images.shape[0]
-            guard let executor = try? SpikingExecutor(graph: graph, batchCapacity: batch),
+            guard let executor = spare.take(capacity: batch) ?? (try? SpikingExecutor(graph: graph, batchCapacity: batch)),
                   let r = try? executor.run(images, timesteps: 1)
             else { return Tensor(shape: [batch, classes], scalars: [Float](repeating: .nan, count: batch * classes)) }
+            spare.give(executor)
             return r.logits
         }
     }
@@ -61,6 +66,7 @@ package struct STAState: MethodState, Equatable {
         try group.setAttribute("softmax_reference", .string(reference.rawValue))
         try group.setAttribute("ugo_neurons", .int(Int64(ugoNeurons)))
         try group.setAttribute("calibration_images", .int(Int64(calibrationImages)))
+        try group.setAttribute("softmax_reference_choice", .string(referenceChoice))
         let all = try group.createGroup("ugos")
         for (name, u) in ugos.sorted(by: { $0.key < $1.key }) {
             let g = try all.createGroup(name)
@@ -89,7 +95,12 @@ package struct STAState: MethodState, Equatable {
         else { throw bad("attribute 'softmax_reference' is missing or not cls or max") }
         var state = STAState(timesteps: try int(group, "timesteps", 1...(1 << 20)), reference: reference,
                              ugoNeurons: try int(group, "ugo_neurons", 1...4096), ugos: [:],
-                             calibrationImages: try int(group, "calibration_images", 0...(1 << 40)))
+                             calibrationImages: try int(group, "calibration_images", 0...(1 << 40)),
+                             referenceChoice: "")
+        guard case .string(let choice)? = try hdf5({ try group.attribute("softmax_reference_choice") }) else {
+            throw bad("attribute 'softmax_reference_choice' is missing or not a string")
+        }
+        state.referenceChoice = choice
         let all = try hdf5 { try group.group("ugos") }
         for name in try hdf5({ try all.childNames() }) {
             let g = try hdf5 { try all.group(name) }
@@ -121,6 +132,21 @@ package struct STAState: MethodState, Equatable {
         if let first = missing.sorted().first { throw bad("the graph uses a UGO ('\(first)') that /sta/ugos lacks") }
         return state
     }
+}
+
+/// The last float-network executor, reused by the next call of the same batch size (allocating one per batch costs
+/// more than the float network's single step); concurrent callers each get their own.
+private final class SpareExecutor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var executor: SpikingExecutor?
+    func take(capacity: Int) -> SpikingExecutor? {
+        lock.withLock {
+            guard let e = executor, e.capacity == capacity else { return nil }
+            executor = nil
+            return e
+        }
+    }
+    func give(_ e: SpikingExecutor) { lock.withLock { executor = e } }
 }
 
 extension ConvertedModel {

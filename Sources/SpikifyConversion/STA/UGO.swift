@@ -62,7 +62,8 @@ public struct UGO: Sendable, Equatable {
     }
 
     /// Fits a UGO with `neurons` hidden units, deterministically: knots k at the quantiles of a mixture of the
-    /// observed inputs (clipped to the domain) and an even grid over it, the first knot at the domain's start
+    /// observed inputs (clipped to the domain) and a grid over it with density ∝ √|f''| (the knot density that
+    /// minimises the largest error of a piecewise-linear interpolant; half of it spread evenly), the first knot at the domain's start
     /// (its end for decreasing functions); then the output layer (w2, b2) by ridge-regularised least squares
     /// (mean squared error) on the same mixture, solved in Double by Cholesky. No randomness: the same samples
     /// give the same operator.
@@ -71,7 +72,7 @@ public struct UGO: Sendable, Equatable {
         precondition(neurons >= 1 && upper > lower)
         let lo = Double(lower), hi = Double(upper)
         let gridCount = 2048
-        var xs = (0..<gridCount).map { lo + (hi - lo) * Double($0) / Double(gridCount - 1) }
+        var xs = curvatureGrid(function, lower: lo, upper: hi, count: gridCount)
         let stride = max(1, samples.count / gridCount)
         for i in Swift.stride(from: 0, to: samples.count, by: stride) where samples[i].isFinite {
             xs.append(min(max(Double(samples[i]), lo), hi))
@@ -107,6 +108,28 @@ public struct UGO: Sendable, Equatable {
         let solution = choleskySolve(ata, atb, m)
         return UGO(function: function, lower: lower, upper: upper, w1: w1.map(Float.init), b1: b1.map(Float.init),
                    w2: solution[0..<neurons].map(Float.init), b2: Float(solution[neurons]))
+    }
+
+    /// `count` points of [lo, hi] with density ∝ √|f''(x)| + its mean (so half the points are spread evenly).
+    static func curvatureGrid(_ f: UGOFunction, lower lo: Double, upper hi: Double, count: Int) -> [Double] {
+        let fine = 4096, step = (hi - lo) / Double(fine), h = step / 2
+        var density = (0..<fine).map { i -> Double in
+            let x = lo + (Double(i) + 0.5) * step
+            return abs((f(x + h) - 2 * f(x) + f(x - h)) / (h * h)).squareRoot()
+        }
+        let mean = density.reduce(0, +) / Double(fine)
+        density = density.map { $0.isFinite ? $0 + mean : mean }
+        var cumulative = [Double](repeating: 0, count: fine + 1)
+        for i in 0..<fine { cumulative[i + 1] = cumulative[i] + density[i] }
+        let total = cumulative[fine]
+        var points: [Double] = [], cell = 0
+        for j in 0..<count {
+            let target = total * Double(j) / Double(count - 1)
+            while cell < fine - 1 && cumulative[cell + 1] < target { cell += 1 }
+            let within = density[cell] > 0 ? (target - cumulative[cell]) / density[cell] : 0
+            points.append(min(hi, lo + (Double(cell) + min(max(within, 0), 1)) * step))
+        }
+        return points
     }
 
     /// Solves A·x = b for a symmetric positive-definite A whose lower triangle is given (row-major, m × m).
