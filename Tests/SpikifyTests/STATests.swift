@@ -144,12 +144,27 @@ final class STATests: XCTestCase {
         XCTAssertLessThan(r.logits.maxAbsDifference(ann), 1e-3)
     }
 
+    /// STA needs calibration images and rejects unknown options, with typed errors.
+    func testOptionErrors() throws {
+        let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-gelu.h5"))
+        XCTAssertThrowsError(try ConversionMethods.convert(model, method: "sta", options: ConversionOptions())) {
+            XCTAssertTrue("\($0)".contains("--calib"), "\($0)")
+        }
+        let images = try ImageDatasetReader(Fixtures.bundled("data/mnist-calib.h5"), for: model.config).read(0..<1).images
+        for bad in [["ugo_neurons": "1"], ["softmax_reference": "first"], ["timesteps": "0"], ["levels": "3"]] {
+            let options = ConversionOptions(steps: .calibrate(.mse), calibrationImages: images, methodOptions: bad)
+            XCTAssertThrowsError(try ConversionMethods.convert(model, method: "sta", options: options)) {
+                XCTAssertTrue($0 is SpikifyError, "\($0)")
+            }
+        }
+    }
+
     /// Save and reload give the same graph, UGOs and state; the SNN gives the same logits in any batch size.
     func testRoundTripAndBatchIndependence() throws {
         let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-gelu.h5"))
         let reader = try ImageDatasetReader(Fixtures.bundled("data/mnist-calib.h5"), for: model.config)
-        let options = ConversionOptions(steps: .calibrate(.mse), calibrationImages: try reader.read(0..<6).images,
-                                        methodOptions: ["timesteps": "4", "ugo_neurons": "4"])
+        let options = ConversionOptions(steps: .calibrate(.mse), calibrationImages: try reader.read(0..<1).images,
+                                        methodOptions: ["timesteps": "4", "ugo_neurons": "4", "softmax_reference": "max"])
         let converted = try ConversionMethods.convert(model, method: "sta", options: options)
         XCTAssertEqual(converted.universalGroupOperators?.count, 5 * model.config.depth)
         XCTAssertFalse(converted.warnings(timesteps: 8).isEmpty)
@@ -163,6 +178,13 @@ final class STATests: XCTestCase {
         XCTAssertEqual(loaded.graph.tensors, converted.graph.tensors)
         XCTAssertEqual(loaded.graph.nodes, converted.graph.nodes)
         let images = try reader.read(6..<9).images
+        // A tampered threshold fails validation with an error naming the operator, before anything runs.
+        var tampered = converted.graph
+        let site = try XCTUnwrap(tampered.nodes.first { $0.kind == STANeuronSpec.kind }?.site)
+        tampered.tensors[site + ".threshold"]?.scalars[0] = 0
+        XCTAssertThrowsError(try SpikingExecutor(graph: tampered, batchCapacity: 1)) {
+            XCTAssertTrue("\($0)".contains("threshold"), "\($0)")
+        }
         let whole = try SpikingExecutor(graph: loaded.graph, batchCapacity: 3).run(images, timesteps: 3)
         let single = try SpikingExecutor(graph: converted.graph, batchCapacity: 1)
         for i in 0..<3 {
