@@ -129,6 +129,8 @@ struct Eval: ParsableCommand {
         print("\(converted.method) · \(converted.levels.map { "\($0) levels · " } ?? "")burst \(converted.burst) · "
             + "\(range.count) images\(slice) · \(model)")
         print(r.table())
+        for stage in r.stages ?? [] { print("\(stage.name.uppercased()): \(stage.description)") }
+        if r.stages != nil { print("\(r.reference.name.uppercased()): \(r.reference.description)") }
         let s = r.snn.settleSteps
         if untilQuiet {
             print("settle steps: min \(s.min.map(String.init) ?? "—"), median \(s.median.map { String($0) } ?? "—"), "

@@ -47,7 +47,8 @@ package struct STAState: MethodState, Equatable {
     package func referenceNetwork(for model: ViTModel) -> ReferenceNetwork {
         Self.floatNetwork(model, stage: .float(reference), ugos: ugos, name: "fnn",
                           description: "FNN: the SNN's graph in float with every UGO (\(reference.rawValue) softmax "
-                            + "reference, \(ugoNeurons) hidden units per UGO)")
+                            + "reference\(referenceChoice == "given" ? "" : " — " + referenceChoice), \(ugoNeurons) hidden "
+                            + "units per UGO)")
     }
 
     package func stages(for model: ViTModel) -> [ReferenceNetwork] {
