@@ -178,6 +178,13 @@ final class STATests: XCTestCase {
         XCTAssertEqual(loaded.graph.tensors, converted.graph.tensors)
         XCTAssertEqual(loaded.graph.nodes, converted.graph.nodes)
         let images = try reader.read(6..<9).images
+        // The stage ladder reaches the report through the method-neutral hooks: GNN stage, FNN reference.
+        let report = try SpikingEvaluation.run(loaded, data: reader, range: 6..<8,
+                                               options: .init(timesteps: 2, batchSize: 2))
+        XCTAssertEqual(report.stages?.map(\.name), ["gnn"])
+        XCTAssertEqual(report.reference.name, "fnn")
+        XCTAssertEqual(report.stages?.first?.agreementWithANN, 1)
+        XCTAssertTrue(report.table().contains("   GNN"), report.table())
         // A tampered threshold fails validation with an error naming the operator, before anything runs.
         var tampered = converted.graph
         let site = try XCTUnwrap(tampered.nodes.first { $0.kind == STANeuronSpec.kind }?.site)

@@ -46,7 +46,7 @@ package struct STAState: MethodState, Equatable {
 
     package func referenceNetwork(for model: ViTModel) -> ReferenceNetwork {
         Self.floatNetwork(model, stage: .float(reference), ugos: ugos, name: "fnn",
-                          description: "FNN: the SNN's graph in float with every UGO (\(reference.rawValue) softmax "
+                          description: "the SNN's graph in float with every UGO (\(reference.rawValue) softmax "
                             + "reference\(referenceChoice == "given" ? "" : " — " + referenceChoice), \(ugoNeurons) hidden "
                             + "units per UGO)")
     }
@@ -54,7 +54,7 @@ package struct STAState: MethodState, Equatable {
     package func stages(for model: ViTModel) -> [ReferenceNetwork] {
         guard model.config.activation == .gelu else { return [] }
         return [Self.floatNetwork(model, stage: .gelu, ugos: ugos, name: "gnn",
-                                  description: "GNN: the ANN with GELU replaced by its UGO")]
+                                  description: "the ANN with GELU replaced by its UGO")]
     }
 
     package func warnings(timesteps evaluated: Int) -> [String] {
