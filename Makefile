@@ -6,6 +6,8 @@ VENV       := .venv
 TIMESTEPS  ?= 256
 MST_TIMESTEPS ?= 64
 MST_LIMIT  ?= 1000
+STA_TIMESTEPS ?= 64
+STA_LIMIT  ?= 200
 DEMO_OUT   := out
 
 .PHONY: all deps build test test-asan fuzz fuzz-build fuzz-smoke mutate demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
@@ -33,7 +35,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Converts the bundled MNIST ViTs with SpikeZIP-TF and MST and prints accuracy against timesteps on the bundled test set.
+# Converts the bundled MNIST ViTs with SpikeZIP-TF, MST and STA and prints accuracy against timesteps on the bundled test set.
 demo: build
 	@mkdir -p $(DEMO_OUT)
 	$(BIN) inspect models/vit-mnist-relu-qann16.h5
@@ -50,6 +52,9 @@ demo: build
 	$(BIN) eval --model $(DEMO_OUT)/mst16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16.json
 	@echo "== the same trained with random spike masking p = 0.75 (masks on Q, K and score spikes, seed 0)"
 	$(BIN) eval --model models/vit-mnist-mst16-mask75.h5 --method mst --mask-ratio 0.75 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-mask75.json
+	@echo "== STA on the float GELU ViT (training-free: UGOs fitted, thresholds calibrated for T = $(STA_TIMESTEPS)), first $(STA_LIMIT) test images"
+	$(BIN) convert --model models/vit-mnist-gelu.h5 --method sta --calib models/data/mnist-calib.h5 --timesteps $(STA_TIMESTEPS) --out $(DEMO_OUT)/gelu-sta.h5
+	$(BIN) eval --model $(DEMO_OUT)/gelu-sta.h5 --data models/data/mnist-test.h5 --timesteps $(STA_TIMESTEPS) --limit $(STA_LIMIT) --report $(DEMO_OUT)/gelu-sta.json
 
 # Renders the HTML report of the bundled models and screenshots it with headless Chromium (installed with apt-get
 # when missing) into docs/report-preview.png. Reuses out/*.json from `make demo`, else evaluates the QAT QANN on

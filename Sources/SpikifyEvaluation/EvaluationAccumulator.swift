@@ -44,6 +44,29 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
     public var snnSeconds: Double = 0
     /// With an exit policy (`--exit-when`): what the samples would have given had they left early.
     public var earlyExit: EarlyExitCounts?
+    /// The method's intermediate networks (``ConvertedModel/stages``), in order; nil when it has none.
+    public var stages: [StageCounts]?
+
+    /// Counts of one intermediate network of a method's ladder.
+    public struct StageCounts: Codable, Sendable, Equatable {
+        public var name: String
+        public var correct = 0
+        public var agreesWithANN = 0
+        public var seconds: Double = 0
+
+        public init(name: String) { self.name = name }
+    }
+
+    /// Counts the predictions of stage `index` (named `name`) on one batch.
+    public mutating func addStage(_ index: Int, name: String, predictions: [Int], labels: [Int]?, ann: [Int],
+                                  seconds: Double) {
+        var all = stages ?? []
+        while all.count <= index { all.append(StageCounts(name: name)) }
+        if let labels { all[index].correct += zip(predictions, labels).filter { $0 == $1 }.count }
+        all[index].agreesWithANN += zip(predictions, ann).filter { $0 == $1 }.count
+        all[index].seconds += seconds
+        stages = all
+    }
 
     /// Counts of a confidence-based early exit (``ExitPolicy``), next to running until quiet.
     public struct EarlyExitCounts: Codable, Sendable, Equatable {
@@ -185,6 +208,16 @@ public struct EvaluationAccumulator: Codable, Sendable, Equatable {
             e.steps += x.steps
             e.stepsSaved += x.stepsSaved
             earlyExit = e
+        }
+        if var mine = stages, let theirs = o.stages, mine.map(\.name) == theirs.map(\.name) {
+            for i in mine.indices {
+                mine[i].correct += theirs[i].correct
+                mine[i].agreesWithANN += theirs[i].agreesWithANN
+                mine[i].seconds += theirs[i].seconds
+            }
+            stages = mine
+        } else if stages == nil {
+            stages = o.stages
         }
         annSeconds += o.annSeconds
         referenceSeconds += o.referenceSeconds

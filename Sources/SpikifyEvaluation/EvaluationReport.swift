@@ -51,6 +51,14 @@ public struct EvaluationReport: Codable, Sendable {
         public var agreementWithANN: Double
         public var secondsPerImage: Double
     }
+    /// An intermediate network of a method's ladder (``ConvertedModel/stages``).
+    public struct Stage: Codable, Sendable {
+        public var name: String
+        public var description: String
+        public var accuracy: Double?
+        public var agreementWithANN: Double
+        public var secondsPerImage: Double
+    }
     public struct SNN: Codable, Sendable {
         /// Timesteps t = 1…T; entry i describes the read-out output after `timesteps[i]` steps. Samples that
         /// went quiet earlier keep their settled output, so the last entry is each sample's settled state (or its
@@ -137,6 +145,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var simulation: Simulation?
     public var ann = ANN(accuracy: nil, secondsPerImage: 0)
     public var reference: Reference
+    /// The method's intermediate networks between the ANN and the reference, in order (nil when it has none).
+    public var stages: [Stage]?
     public var qann: QANN?
     public var snn: SNN
     public var sites: [SiteStatistics] = []
@@ -199,6 +209,11 @@ public struct EvaluationReport: Codable, Sendable {
         reference = Reference(name: r.name, description: r.description, accuracy: nil, agreementWithANN: 0,
                               secondsPerImage: 0)
         snn = SNN(timesteps: [], untilQuiet: untilQuiet, readout: s.readout.rawValue)
+        let networks = converted.stages
+        if !networks.isEmpty {
+            stages = networks.map { Stage(name: $0.name, description: $0.description, accuracy: nil, agreementWithANN: 0,
+                                          secondsPerImage: 0) }
+        }
         fill(from: a)
     }
 
@@ -212,6 +227,13 @@ public struct EvaluationReport: Codable, Sendable {
         reference.accuracy = labelled ? fraction(a.referenceCorrect) : nil
         reference.agreementWithANN = fraction(a.referenceAgreesWithANN)
         reference.secondsPerImage = a.referenceSeconds / Double(n)
+        if let counts = a.stages {
+            stages = counts.map { c in
+                Stage(name: c.name, description: stages?.first(where: { $0.name == c.name })?.description ?? "",
+                      accuracy: labelled ? fraction(c.correct) : nil, agreementWithANN: fraction(c.agreesWithANN),
+                      secondsPerImage: c.seconds / Double(n))
+            }
+        }
         var snn = SNN(timesteps: Array(1...max(a.timesteps, 1)), untilQuiet: self.snn.untilQuiet, readout: self.snn.readout)
         snn.accuracy = labelled ? a.snnCorrect.map(fraction) : nil
         snn.agreementWithANN = a.snnAgreesWithANN.map(fraction)
@@ -293,6 +315,11 @@ public struct EvaluationReport: Codable, Sendable {
                                 pct(snn.agreementWithReference[i])))
         }
         lines.append(String(format: "   ANN  %@", pct(ann.accuracy)))
+        for stage in stages ?? [] {
+            let stageName = stage.name.uppercased()
+            lines.append(String(repeating: " ", count: max(0, 6 - stageName.count)) + stageName
+                + String(format: "  %@   %@", pct(stage.accuracy), pct(stage.agreementWithANN)))
+        }
         let label = String(repeating: " ", count: max(0, 6 - name.count)) + name
         lines.append(label + String(format: "  %@   %@", pct(reference.accuracy), pct(reference.agreementWithANN)))
         return lines.joined(separator: "\n")

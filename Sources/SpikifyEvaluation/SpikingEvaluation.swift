@@ -65,7 +65,7 @@ public enum SpikingEvaluation {
         guard options.timesteps >= 1 else { throw SpikifyError.invalidArgument("timesteps must be at least 1, got \(options.timesteps)") }
         guard options.batchSize >= 1 else { throw SpikifyError.invalidArgument("batch size must be at least 1, got \(options.batchSize)") }
         let forward = ViTForward(converted.model)
-        let reference = converted.reference
+        let reference = converted.reference, stages = converted.stages
         let executor = try SpikingExecutor(graph: converted.graph, batchCapacity: min(options.batchSize, max(range.count, 1)))
         var a = EvaluationAccumulator(timesteps: options.timesteps)
         if let policy = options.exitPolicy { a.earlyExit = .init(policy: policy.description) }
@@ -82,6 +82,12 @@ public enum SpikingEvaluation {
             if referenceLogits.scalars.contains(where: { !$0.isFinite }) {
                 throw SpikifyError.invalidData(file: converted.model.source, message: "the \(reference.name) produces "
                     + "non-finite logits (NaN or infinity) for images \(batch.lowerBound)..<\(batch.upperBound)")
+            }
+            for (index, stage) in stages.enumerated() {
+                clock = Date()
+                let logits = stage.logits(data.images)
+                a.addStage(index, name: stage.name, predictions: logits.argmaxRows(), labels: data.labels,
+                           ann: annLogits.argmaxRows(), seconds: Date().timeIntervalSince(clock))
             }
             clock = Date()
             let r = try executor.run(data.images, samples: Array(batch), timesteps: options.timesteps,

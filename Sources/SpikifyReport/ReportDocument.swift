@@ -106,6 +106,8 @@ public struct ReportDocument: Decodable, Sendable {
     public var ann: ANN?
     public var qann: QANN?
     public var reference: Reference?
+    /// A method's intermediate networks between the ANN and the reference (same fields as ``Reference``).
+    public var stages: [Reference]?
     public var snn: SNN?
     public var sites: [Site]?
     public var synapticEvents: [SynapticLayer]?

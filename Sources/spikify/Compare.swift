@@ -51,8 +51,8 @@ struct Compare: ParsableCommand {
         let bar = ProgressBar("compare")
         let result = try comparison.run(into: out, convert: { method in
             (try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: method,
-                                    allowingOtherMethods: true),
-             conversion.recorded(method: method))
+                                    allowingOtherMethods: true, timesteps: timesteps),
+             conversion.recorded(method: method, timesteps: timesteps))
         }, progress: { _, done, total in bar.update(done, total) }, report: { r in
             print("== \(r.method) · \(r.levels.map { "\($0) levels · " } ?? "")\(r.samples) images · \(model)")
             print(r.table())

@@ -54,13 +54,37 @@ struct ConversionArguments: ParsableArguments {
     @Option(name: .customLong("mask-sites"), help: "mst: attention (Q, K and score spikes, as the released MST code) or attention+mlp (also the MLP inputs).")
     var maskSites: String?
 
-    /// The method-specific options (``ConversionOptions/methodOptions``).
+    @Option(name: .customLong("ugo-neurons"), help: "sta: hidden units N per universal group operator (GELU, exp, 1/x, 1/√x; 2 … 4096, default 8).")
+    var ugoNeurons: Int?
+
+    @Option(name: .customLong("softmax-reference"), help: "sta: the softmax's reference logit: cls (the class token's, as STA), max (the row maximum) or auto (default with a class token, else max: the one whose float network agrees best with the ANN on the calibration images).")
+    var softmaxReference: String?
+
+    /// The MST options (``ConversionOptions/methodOptions``).
     var methodOptions: [String: String] {
         var o: [String: String] = [:]
         if let mstMode { o["mode"] = mstMode }
         if let maskRatio { o["mask_ratio"] = String(maskRatio) }
         if let maskSites { o["mask_sites"] = maskSites }
         return o
+    }
+
+    /// The STA options; `timesteps` is the T the thresholds are calibrated for.
+    func staOptions(timesteps: Int?) -> [String: String] {
+        var o: [String: String] = [:]
+        if let timesteps { o["timesteps"] = String(timesteps) }
+        if let ugoNeurons { o["ugo_neurons"] = String(ugoNeurons) }
+        if let softmaxReference { o["softmax_reference"] = softmaxReference }
+        return o
+    }
+
+    /// The options of `method`.
+    func options(for method: String, timesteps: Int?) -> [String: String] {
+        switch method {
+        case "mst": return methodOptions
+        case "sta": return staOptions(timesteps: timesteps)
+        default: return [:]
+        }
     }
 
     func validate() throws {
@@ -73,18 +97,24 @@ struct ConversionArguments: ParsableArguments {
         }
         if let levels, levels < 2 || levels > 1 << 24 { throw ValidationError("--levels must be 2 … \(1 << 24)") }
         if let calibSamples, calibSamples < 1 { throw ValidationError("--calib-samples must be at least 1") }
+        if let ugoNeurons, !(2...4096).contains(ugoNeurons) { throw ValidationError("--ugo-neurons must be 2 … 4096") }
+        if let softmaxReference, !["cls", "max", "auto"].contains(softmaxReference) {
+            throw ValidationError("--softmax-reference must be cls, max or auto, got '\(softmaxReference)'")
+        }
         _ = try bursts()
         _ = try parsedCalibrationMethod()
     }
 
     /// The options as recorded in reports (provenance of an in-memory conversion with `method`).
-    func recorded(method: String) -> [String: String] {
+    func recorded(method: String, timesteps: Int? = nil) -> [String: String] {
         var d = ["method": method, "calib_method": calibMethod, "calib_order": calibOrder.rawValue,
                  "seed": String(seed)]
         if let levels { d["levels"] = String(levels) }
         if let calib { d["calib"] = calib }
         if let calibSamples { d["calib_samples"] = String(calibSamples) }
-        if method == "mst" { for (k, v) in methodOptions { d["mst_" + k] = v } }
+        if method == "mst" || method == "sta" {
+            for (k, v) in options(for: method, timesteps: timesteps) { d[method + "_" + k] = v }
+        }
         return d
     }
 
@@ -96,15 +126,19 @@ struct ConversionArguments: ParsableArguments {
     }
 
     /// Imports `modelPath` and converts it in memory with `method`.
+    /// - Parameter timesteps: the T an STA conversion calibrates its thresholds for.
     func convert(modelPath: String, overrides: ModelOverrides, batchSize: Int, method: String, burst: Int = 1,
-                 allowingOtherMethods: Bool = false) throws -> ConvertedModel {
-        // The MST flags apply to `--method mst` (`compare` passes them to its MST conversion only).
+                 allowingOtherMethods: Bool = false, timesteps: Int? = nil) throws -> ConvertedModel {
+        // The MST flags apply to `--method mst` (`compare` passes them to its MST conversion only); likewise STA's.
         if !methodOptions.isEmpty && method != "mst" && !allowingOtherMethods {
             throw ValidationError("--mst-mode, --mask-ratio and --mask-sites need --method mst")
         }
+        if (ugoNeurons != nil || softmaxReference != nil) && method != "sta" && !allowingOtherMethods {
+            throw ValidationError("--ugo-neurons and --softmax-reference need --method sta")
+        }
         let model = try ViTImporter.load(modelPath, options: overrides.importOptions)
         var options = ConversionOptions(levels: levels, batchSize: batchSize, seed: seed, burst: burst,
-                                        methodOptions: method == "mst" ? methodOptions : [:])
+                                        methodOptions: options(for: method, timesteps: timesteps))
         options.metadata["source_sha256"] = try SHA256.hex(ofFile: modelPath)
         if let calib {
             let reader = try ImageDatasetReader(calib, for: model.config)

@@ -23,7 +23,12 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images per batch during calibration.")
     var batchSize = 32
 
+    @Option(help: "sta: the number of timesteps T the neuron thresholds are calibrated for (default 32); evaluating at another T prints a warning.")
+    var timesteps: Int?
+
     func validate() throws {
+        if let timesteps, !(1...(1 << 20)).contains(timesteps) { throw ValidationError("--timesteps must be 1 … \(1 << 20)") }
+        if timesteps != nil && method.method?.rawValue != "sta" { throw ValidationError("convert --timesteps needs --method sta") }
         if let bursts = try conversion.bursts(), bursts.count != 1 {
             throw ValidationError("convert --burst takes one value (a list is for eval), got '\(conversion.burst ?? "")'")
         }
@@ -32,7 +37,8 @@ struct Convert: ParsableCommand {
     func run() throws {
         let burst = try conversion.bursts()?.first ?? 1
         let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize,
-                                               method: method.method?.rawValue ?? "spikezip", burst: burst)
+                                               method: method.method?.rawValue ?? "spikezip", burst: burst,
+                                               timesteps: timesteps)
         try ConvertedModelFile.write(converted, to: out)
         let neurons = converted.graph.neuronSites.reduce(0) { $0 + $1.neurons }
         print("wrote \(out): \(converted.method), \(converted.levels.map { "\($0) levels, " } ?? "")"

@@ -118,6 +118,7 @@ struct Eval: ParsableCommand {
             if plot { try writePage(existing, report: reportPath) }
             return
         }
+        for warning in converted.warnings(timesteps: T) { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let bar = ProgressBar(shardSpec.map { "shard \($0.index)/\($0.count)" } ?? "eval")
         let options = SpikingEvaluation.Options(timesteps: T, untilQuiet: untilQuiet, batchSize: batchSize,
                                                 keepAccumulator: shardSpec != nil, exitPolicy: exitPolicy)
@@ -128,6 +129,8 @@ struct Eval: ParsableCommand {
         print("\(converted.method) · \(converted.levels.map { "\($0) levels · " } ?? "")burst \(converted.burst) · "
             + "\(range.count) images\(slice) · \(model)")
         print(r.table())
+        for stage in r.stages ?? [] { print("\(stage.name.uppercased()): \(stage.description)") }
+        if r.stages != nil { print("\(r.reference.name.uppercased()): \(r.reference.description)") }
         let s = r.snn.settleSteps
         if untilQuiet {
             print("settle steps: min \(s.min.map(String.init) ?? "—"), median \(s.median.map { String($0) } ?? "—"), "
@@ -175,7 +178,9 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(model) is a ViT checkpoint, not a converted model: add --method "
                 + "\(ConversionMethods.names.joined(separator: "|")) to convert it in memory")
         }
-        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name)
-        return (converted, conversion.recorded(method: name))
+        let T = timesteps ?? (untilQuiet ? 1024 : 64)
+        let converted = try conversion.convert(modelPath: model, overrides: overrides, batchSize: batchSize, method: name,
+                                               timesteps: T)
+        return (converted, conversion.recorded(method: name, timesteps: T))
     }
 }

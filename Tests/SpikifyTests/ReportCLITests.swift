@@ -157,33 +157,33 @@ final class ReportCLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         let out = path("cmp")
-        let run = try runSpikify(["compare", "--model", model, "--data", data, "--methods", "spikezip, sta", "--timesteps", "3",
+        let run = try runSpikify(["compare", "--model", model, "--data", data, "--methods", "spikezip, sdt", "--timesteps", "3",
                                   "--out", out, "--limit", "3", "--batch-size", "2"])
         XCTAssertEqual(run.status, 0, run.err)
-        XCTAssertTrue(run.out.contains("sta: not available in this Spikify (known: mst, spikezip)"), run.out)
+        XCTAssertTrue(run.out.contains("sdt: not available in this Spikify (known: mst, spikezip, sta)"), run.out)
         XCTAssertTrue(run.out.contains("html report: \(out)/report.html"), run.out)
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/spikezip.json"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/sta.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/sdt.json"))
         let list = try XCTUnwrap(try json("\(out)/compare.json") as? [[String: Any]])
         XCTAssertEqual(list.count, 2)
         XCTAssertEqual(list[0]["method"] as? String, "spikezip")
         XCTAssertEqual(list[0]["samples"] as? Int, 3)
         XCTAssertEqual(list[1] as NSDictionary,
-                       ["method": "sta", "status": "not available in this Spikify (known: mst, spikezip)"] as NSDictionary)
+                       ["method": "sdt", "status": "not available in this Spikify (known: mst, spikezip, sta)"] as NSDictionary)
         // The per-method file and the list hold the same report.
         XCTAssertEqual(try json("\(out)/spikezip.json") as? NSDictionary, list[0] as NSDictionary)
         let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
-        XCTAssertTrue(html.contains("Methods not run") && html.contains("<td>sta</td>"), html)
+        XCTAssertTrue(html.contains("Methods not run") && html.contains("<td>sdt</td>"), html)
         XCTAssertEqual(try charts("\(out)/report.html")["Top-1 agreement with the ANN"]?.series, [name(list[0])])
         // compare.json renders again with `spikify report`, the unavailable method still listed.
         let again = try runSpikify(["report", "\(out)/compare.json", "--out", path("again.md")])
         XCTAssertEqual(again.status, 0, again.err)
-        XCTAssertTrue(try String(contentsOfFile: path("again.md"), encoding: .utf8).contains("| sta | not available"))
+        XCTAssertTrue(try String(contentsOfFile: path("again.md"), encoding: .utf8).contains("| sdt | not available"))
 
-        let none = try runSpikify(["compare", "--model", model, "--data", data, "--methods", "sta", "--timesteps", "2",
+        let none = try runSpikify(["compare", "--model", model, "--data", data, "--methods", "sdt", "--timesteps", "2",
                                    "--out", path("none")])
         XCTAssertNotEqual(none.status, 0)
-        XCTAssertTrue(none.err.contains("none of the methods sta is available"), none.err)
+        XCTAssertTrue(none.err.contains("none of the methods sdt is available"), none.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("none/compare.json")))
         let empty = try runSpikify(["compare", "--model", model, "--data", data, "--methods", "spikezip,", "--out", path("x")])
         XCTAssertNotEqual(empty.status, 0)

@@ -24,6 +24,11 @@ public struct ConvertedModel: Sendable {
     public var reference: ReferenceNetwork { state.referenceNetwork(for: model) }
     /// What the method records about itself (levels, step source, …), for summaries and reports.
     public var methodDescription: [String: String] { state.description }
+    /// The method's intermediate networks between the ANN and ``reference`` (docs/architecture.md, "Reference
+    /// networks"); empty for most methods.
+    public var stages: [ReferenceNetwork] { state.stages(for: model) }
+    /// Warnings for running this SNN for `timesteps` steps (empty when nothing is amiss).
+    public func warnings(timesteps: Int) -> [String] { state.warnings(timesteps: timesteps) }
     /// The largest spike a neuron emits in one step (1 for single-spike methods; docs/latency.md).
     public var burst: Int { state.burst }
 
@@ -71,9 +76,16 @@ package protocol MethodState: Sendable {
     /// Sets the largest spike per neuron and step on the graph's neurons; returns the updated state. Methods
     /// without graded spikes accept only 1.
     func settingBurst(_ burst: Int, graph: inout SpikingGraph) throws -> any MethodState
+    /// Further networks between the ANN and the reference network that evaluations also measure (a method's
+    /// ladder of approximations, in order); none by default.
+    func stages(for model: ViTModel) -> [ReferenceNetwork]
+    /// Warnings for running the SNN for `timesteps` steps (a method calibrated for another T, say); none by default.
+    func warnings(timesteps: Int) -> [String]
 }
 
 extension MethodState {
+    package func stages(for model: ViTModel) -> [ReferenceNetwork] { [] }
+    package func warnings(timesteps: Int) -> [String] { [] }
     package var burst: Int { 1 }
     package func settingBurst(_ burst: Int, graph: inout SpikingGraph) throws -> any MethodState {
         guard burst == 1 else {

@@ -28,7 +28,7 @@ public enum ConversionMethods {
     }
 
     /// The methods that ship with Spikify.
-    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self, MSTMethod.self] }
+    private static var builtin: [any SpikingMethod.Type] { [SpikeZIPMethod.self, MSTMethod.self, STAMethod.self] }
 
     private static let store: Store = {
         let s = Store()

@@ -111,6 +111,10 @@ enum ReportFacts {
         } else if let readout = r.snn?.readout {
             rows.append(("Readout", readout))
         }
+        for stage in r.stages ?? [] {
+            rows.append(("Stage \(stage.name?.uppercased() ?? "?")", (stage.description ?? "")
+                + " — accuracy \(Markup.percent(stage.accuracy)), agreement with the ANN \(Markup.percent(stage.agreementWithAnn))"))
+        }
         rows += [("Reference network", r.reference?.description ?? r.reference?.name), ("Dataset", r.dataset),
                  ("Samples", r.samples.map(String.init)), ("Batch size", r.batchSize.map(String.init)),
                  ("Spikify version", r.spikifyVersion), ("BLAS core", r.blasCore), ("Command", r.command)]

@@ -45,6 +45,14 @@ public final class SpikingExecutor {
         positions = ScalarBuffer<Int>(count: batchCapacity)
     }
 
+    /// The accumulated total of graph value `value` for the first `batch` samples after the last ``run`` (each
+    /// sample's `[rows, width]` block in batch order): what a method's calibration observes of a float network
+    /// run for one step. Nil when `value` or `batch` is out of range.
+    package func totals(of value: Int, batch: Int) -> [Float]? {
+        guard slots.indices.contains(value), (1...capacity).contains(batch) else { return nil }
+        return Array(UnsafeBufferPointer(start: slots[value].total.pointer, count: batch * slots[value].info.perSample))
+    }
+
     /// Runs one batch (at most `capacity` images `[B, C, H, W]`) for up to `timesteps` steps.
     ///
     /// When the semantics declare quiescence final, a sample is *quiet* at step t ≥ 1 when no neuron of it fired:
