@@ -3,10 +3,10 @@ import SpikifyCore
 /// `Y = W·X̂ + b` on the accumulated input: the bias enters once, with the first output (SpikeZIP-TF `LLLinear`).
 /// Its increment is `W·x_t`, the difference of consecutive totals.
 ///
-/// Only rows (tokens) whose input changed are recomputed. When ``GatheredLinear`` found a row count from which a
-/// gathered call reproduces the reference network's per-sample call bit for bit on this machine, the changed rows
-/// of all samples go through a few GEMMs (each at least that many rows), one per core; otherwise each sample
-/// with a changed row gets its own call, as in the reference network.
+/// Only rows (tokens) whose input changed are recomputed. When ``GatheredLinear`` found a call size at which
+/// gathered rows reproduce the reference network's per-sample calls bit for bit on this machine, the changed rows
+/// of all samples go through GEMMs of exactly that many rows, spread over the cores; otherwise each sample with a
+/// changed row gets its own call, as in the reference network.
 final class LinearOperator: SynapticOperator {
     let input: ValueSlot, output: ValueSlot
     let weights: LinearWeights
@@ -18,8 +18,8 @@ final class LinearOperator: SynapticOperator {
     var fanOut: Int { outFeatures }
     /// Non-zero input increments over the batch at the last step (synaptic events = this × fan-out).
     private(set) var stepInputEvents = 0
-    /// Smallest row count of a gathered call (nil: one call per sample).
-    let minimumRows: Int?
+    /// Row count of every gathered call (nil: one call per sample).
+    let callRows: Int?
     private let scratch: ScratchArena
     /// Rows recomputed at this step (batch row indices), and per sample whether it has one.
     private let changedRows: ScalarBuffer<Int>
@@ -34,12 +34,14 @@ final class LinearOperator: SynapticOperator {
         self.output = output
         weights = LinearWeights(weight: weight, bias: bias)
         let rows = runtime.capacity * input.info.rows
-        minimumRows = GatheredLinear.minimumRows(inFeatures: weights.inFeatures, outFeatures: weights.outFeatures,
-                                                 rowsPerSample: input.info.rows)
+        callRows = GatheredLinear.callRows(weight: weights.weight.pointer, bias: weights.bias.orNil,
+                                           inFeatures: weights.inFeatures, outFeatures: weights.outFeatures,
+                                           rowsPerSample: input.info.rows, maximumRows: rows)
         scratch = runtime.scratch
-        if let m0 = minimumRows {
-            scratch.reserve(Self.gatheredInput, count: max(rows, m0) * weights.inFeatures)
-            scratch.reserve(Self.gatheredOutput, count: max(rows, m0) * weights.outFeatures)
+        if let m = callRows {
+            let padded = (rows + m - 1) / m * m
+            scratch.reserve(Self.gatheredInput, count: padded * weights.inFeatures)
+            scratch.reserve(Self.gatheredOutput, count: padded * weights.outFeatures)
         }
         changedRows = ScalarBuffer<Int>(count: rows)
         changedSamples = ScalarBuffer<UInt8>(count: runtime.capacity)
@@ -64,24 +66,29 @@ final class LinearOperator: SynapticOperator {
             changedSamples[sample] = any ? 1 : 0
         }
         if m > 0 {
-            if let m0 = minimumRows { gathered(rows: m, padTo: m0) } else { perSample(batch: batch) }
+            if let size = callRows { gathered(rows: m, callRows: size) } else { perSample(batch: batch) }
         }
         output.finishStep(batch: batch)
     }
 
-    /// The changed rows gathered into calls of at least `m0` rows each (padding rows repeat the first row), split
-    /// over the cores.
-    private func gathered(rows m: Int, padTo m0: Int) {
-        let k = inFeatures, n = outFeatures, calls = max(m, m0)
+    /// The `m` changed rows gathered into calls of exactly `size` rows (the last padded with copies of the first
+    /// row), the calls spread over the cores.
+    private func gathered(rows m: Int, callRows size: Int) {
+        let k = inFeatures, n = outFeatures, calls = (m + size - 1) / size
         let x = SendablePointer(scratch.buffer(Self.gatheredInput).pointer)
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
         let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
         let w = SendablePointer(weight.pointer), b = bias.orNil.map { SendablePointer($0) }, output = output
-        Parallel.forChunks(calls, minimumPerChunk: max(m0, 64)) { range in
-            for i in range { (x.base + i * k).update(from: source.base + rows.base[i < m ? i : 0] * k, count: k) }
-            Kernels.linear(x.base + range.lowerBound * k, rows: range.count, inFeatures: k, weight: w.base,
-                           bias: b?.base, outFeatures: n, into: y.base + range.lowerBound * n)
-            for i in range where i < m { output.updateRow(rows.base[i], from: y.base + i * n) }
+        Parallel.forChunks(calls) { chunk in
+            for call in chunk {
+                let first = call * size
+                for i in first..<(first + size) {
+                    (x.base + i * k).update(from: source.base + rows.base[i < m ? i : 0] * k, count: k)
+                }
+                Kernels.linear(x.base + first * k, rows: size, inFeatures: k, weight: w.base, bias: b?.base,
+                               outFeatures: n, into: y.base + first * n)
+                for i in first..<Swift.min(first + size, m) { output.updateRow(rows.base[i], from: y.base + i * n) }
+            }
         }
     }
 
