@@ -27,7 +27,8 @@ def find(pattern, cast=float):
     m = re.search(pattern, text)
     return cast(m.group(1)) if m else None
 print("\n== summary (ratios from this run)")
-print(f"OpenBLAS kernel: {find(r'openblas_core (\S+)', str)}")
+core = find(r"openblas_core (\S+)", str)
+print(f"OpenBLAS kernel: {core}")
 for line in text.splitlines():
     if line.startswith("warning: OpenBLAS"):
         print(line)
@@ -42,7 +43,8 @@ snn = find(r"until_quiet ms_per_image ([\d.]+)")
 ann = find(r"ann_ms_per_image ([\d.]+)")
 if snn and ann:
     print(f"SNN vs ANN, bundled QANN until quiet, batch 16: {snn:.2f} vs {ann:.3f} ms/image -> {snn / ann:.1f}x the ANN")
-print("  exactness: " + (find(r"exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str) or "n/a"))
+exact = find(r"exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
+print(f"  exactness: {exact or 'n/a'}")
 step = find(r"step_per_ann ([\d.]+)")
 if step:
     print(f"ViT-Tiny geometry, batch 4: one simulated step = {step:.2f} ANN forwards")
