@@ -68,7 +68,12 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install -q -r tools/requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(VENV)/.spikingjelly
+
+# SpikingJelly (the peer of `make bench`) without its declared dependencies (tools/requirements-spikingjelly.txt).
+$(VENV)/.spikingjelly: $(VENV)/.installed tools/requirements-spikingjelly.txt
+	$(VENV)/bin/pip install -q --no-deps -r tools/requirements-spikingjelly.txt
+	touch $@
 
 models: venv
 	$(VENV)/bin/python tools/train_mnist.py
@@ -84,8 +89,10 @@ $(VENV)/.keras-hub: $(VENV)/.installed tools/requirements-keras-hub.txt
 keras-fixtures: $(VENV)/.keras-hub
 	KERAS_BACKEND=torch $(VENV)/bin/python tools/make_keras_fixtures.py
 
-# ANN and SNN throughput, release build, against PyTorch measured in the same run (needs the venv).
+# Performance figures in one run (docs/performance.md): ANN vs PyTorch, SNN vs ANN and vs SpikingJelly, peak RSS,
+# the BLAS kernel and scaling curves; release build, ratios measured in the same run (needs the venv).
 bench: build venv
+	$(SWIFT) build -c release --product spikify-bench
 	tools/bench.sh
 
 # The measurements of docs/latency.md: burst spikes B = 1…16 and two early-exit policies on the bundled QAT QANN

@@ -1,29 +1,60 @@
 #!/usr/bin/env bash
-# ANN throughput of Spikify (release build) against PyTorch/timm on the same machine, in the same run:
-# a ViT-Tiny geometry (192 wide, 12 blocks, 3 heads, 224×224, 1000 classes), random weights, batch 1 and 16.
-# Optional: SNN time per image next to the ANN's for a bundled model (SNN_MODEL, SNN_DATA, T).
-#   tools/bench.sh            (make bench builds and sets up the venv first)
+# Spikify's performance figures in one run (docs/performance.md), release build, each ratio measured in this run:
+#   ANN vs PyTorch/timm     ViT-Tiny and ViT-Small geometries, random weights, batch 1 and 16
+#   SNN vs ANN              the bundled QAT QANN until quiet (batch 16); ViT-Tiny geometry per simulated step
+#   SNN vs SpikingJelly     SpikingJelly 2.0's SpikeZIP-TF recipe on the bundled QANN at T = 32 (batch 16)
+#   peak RSS, the OpenBLAS kernel (with a warning and its fix when it is older than the CPU), scaling curves.
+#   tools/bench.sh     (make bench builds and sets up the venv first; SECONDS_PER=3 per measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=.build/release/spikify-bench
 PY=.venv/bin/python
-SECONDS_PER=${SECONDS_PER:-5}
+SECONDS_PER=${SECONDS_PER:-3}
 [ -x "$BENCH" ] || swift build -c release --product spikify-bench >&2
 out=$(mktemp)
-"$BENCH" --batches 1,16 --seconds "$SECONDS_PER" ${SNN_MODEL:+--snn "$SNN_MODEL" "$SNN_DATA" "${T:-64}"} | tee "$out"
+trap 'rm -f "$out"' EXIT
+"$BENCH" --seconds "$SECONDS_PER" | tee "$out"
 "$PY" tools/bench_torch.py --batches 1 16 --min-seconds "$SECONDS_PER" | tee -a "$out"
+if "$PY" -c "import spikingjelly.activation_based.ann2snn.recipes" 2>/dev/null; then
+  "$PY" tools/bench_spikingjelly.py --timesteps 32 --batch 16 --min-seconds "$SECONDS_PER" 2>/dev/null | tee -a "$out"
+else
+  echo "spikingjelly not installed: pip install --no-deps -r tools/requirements-spikingjelly.txt (make venv does)"
+fi
 "$PY" - "$out" <<'PYEOF'
 import re, sys
 text = open(sys.argv[1]).read()
-swift = {int(b): float(v) for b, v in re.findall(r"ann_vit_tiny batch (\d+) images_per_s ([\d.]+)", text)}
-torch = {}
+def find(pattern, cast=float):
+    m = re.search(pattern, text)
+    return cast(m.group(1)) if m else None
+print("\n== summary (ratios from this run)")
+core = find(r"openblas_core (\S+)", str)
+print(f"OpenBLAS kernel: {core}")
 for line in text.splitlines():
-    m = re.match(r"\s*(\d+)\s+\d+\s+([\d.]+)\s+[\d.]+(\s+[\d.]+)+\s*$", line)
-    if m:
-        torch[int(m.group(1))] = float(m.group(2))
-print("\nbatch  spikify img/s  pytorch img/s  ratio (spikify/pytorch)")
-for b in sorted(swift):
-    if b in torch:
-        print(f"{b:5d}  {swift[b]:13.2f}  {torch[b]:13.2f}  {swift[b] / torch[b]:6.2f}")
+    if line.startswith("warning: OpenBLAS"):
+        print(line)
+print("ANN vs PyTorch (images/s; > 1 means Spikify is faster)")
+for model in ("vit_tiny", "vit_small"):
+    for b in (1, 16):
+        s = find(rf"ann {model} batch {b} images_per_s ([\d.]+)")
+        t = find(rf"torch {model} batch {b} images_per_s ([\d.]+)")
+        if s and t:
+            print(f"  {model:9} batch {b:2}: spikify {s:8.2f}  pytorch {t:8.2f}  ratio {s / t:5.2f}")
+snn = find(r"until_quiet ms_per_image ([\d.]+)")
+ann = find(r"ann_ms_per_image ([\d.]+)")
+if snn and ann:
+    print(f"SNN vs ANN, bundled QANN until quiet, batch 16: {snn:.2f} vs {ann:.3f} ms/image -> {snn / ann:.1f}x the ANN")
+exact = find(r"exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
+print(f"  exactness: {exact or 'n/a'}")
+step = find(r"step_per_ann ([\d.]+)")
+if step:
+    print(f"ViT-Tiny geometry, batch 4: one simulated step = {step:.2f} ANN forwards")
+rss = re.search(r"tiny_rss batch (\d+) predict_peak_mb ([\d.]+) snn_peak_mb ([\d.]+) ratio ([\d.]+)", text)
+if rss:
+    print(f"peak RSS, ViT-Tiny batch {rss.group(1)}: predict {rss.group(2)} MB, SNN {rss.group(3)} MB ({rss.group(4)}x)")
+sj = find(r"spikingjelly_spikezip batch \d+ T 32 ms_per_image ([\d.]+)")
+t32 = find(r"snn bundled_qann batch \d+ T 32 ms_per_image ([\d.]+)")
+if sj and t32:
+    agree = find(r"spikingjelly_spikezip .* (agreement_with_qann \S+)", str)
+    print(f"SNN vs SpikingJelly SpikeZIP-TF recipe, T = 32, batch 16: {t32:.2f} vs {sj:.1f} ms/image -> "
+          f"Spikify {sj / t32:.1f}x faster (SpikingJelly {agree})")
 PYEOF
-rm -f "$out"

@@ -49,5 +49,6 @@ struct Predict: ParsableCommand {
             print(String(format: "accuracy %.2f%% (%d/%d)", 100 * Double(correct) / Double(labels.count), correct, labels.count))
         }
         note(String(format: "%.1f images/s (batch %d, BLAS %@)", Double(reader.count) / seconds, batchSize, BLAS.coreName))
+        if let advice = BLAS.kernelAdvice() { note(advice) }
     }
 }

@@ -80,4 +80,30 @@ final class NeuronTests: XCTestCase {
         for _ in 0..<10 { _ = negative.step(0) }
         XCTAssertEqual(negative.count, -2)  // floor(−2.5 + 0.5)
     }
+
+    /// The layer's branch-free firing rule gives the scalar rule's spike for every membrane, count, bounds and
+    /// burst (integers, halves, values next to them, beyond ±B, infinities), and 0 for NaN.
+    func testBranchlessFiringEqualsTheFiringRule() {
+        var rng = SplitMix(state: 5)
+        let special: [Float] = [0, -0.0, 1, -1, 0.5, -0.5, 2, -2, 7.999999, -7.000001, 1e9, -1e9, .infinity,
+                                -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, (1 as Float).nextDown, (1 as Float).nextUp,
+                                (-1 as Float).nextDown, (-1 as Float).nextUp]
+        for _ in 0..<200_000 {
+            let levels = Int32.random(in: 2...32, using: &rng)
+            let signed = Bool.random(using: &rng)
+            let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
+            let count = Int32.random(in: lower...upper, using: &rng)
+            let burst = Int32.random(in: 1...(upper - lower + 1), using: &rng)
+            let u = Bool.random(using: &rng) ? special.randomElement(using: &rng)!
+                : Float.random(in: -40...40, using: &rng).rounded(Bool.random(using: &rng) ? .toNearestOrEven : .towardZero)
+                    + ([0, 0.5, 0.25, 1e-6, -1e-6] as [Float]).randomElement(using: &rng)!
+            XCTAssertEqual(STBIFNeuron.fireBranchless(u, count: Float(count), lower: Float(lower), upper: Float(upper),
+                                                      burst: Float(burst)),
+                           Float(STBIFNeuron.fire(u, count: count, lower: lower, upper: upper, burst: burst)),
+                           "u \(u) count \(count) bounds \(lower)…\(upper) B \(burst)")
+        }
+        XCTAssertEqual(STBIFNeuron.fireBranchless(.nan, count: 0, lower: -8, upper: 7, burst: 1), 0)
+        XCTAssertEqual(STBIFNeuron.fireBranchless(9e6, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), 9e6)
+        XCTAssertEqual(STBIFNeuron.fireBranchless(-5e6 - 0.5, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), -5e6 - 1)
+    }
 }

@@ -112,29 +112,26 @@ final class StepPatchifyLayer: SpikingOperator {
 /// `y_t = W·x_t + b` on every step (MST: the bias is a constant input current).
 final class StepLinearLayer: SynapticOperator {
     let input: ValueSlot, output: ValueSlot
-    let weight: FloatBuffer, bias: FloatBuffer
-    let inFeatures: Int, outFeatures: Int
+    let weights: LinearWeights
     let layer: String
-    var fanOut: Int { outFeatures }
+    var fanOut: Int { weights.outFeatures }
     private(set) var stepInputEvents = 0
 
     init(layer: String, input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?) {
         self.layer = layer
         self.input = input
         self.output = output
-        self.weight = FloatBuffer(weight.scalars)
-        self.bias = FloatBuffer(bias?.scalars ?? [])
-        inFeatures = weight.shape[1]
-        outFeatures = weight.shape[0]
+        weights = LinearWeights(weight: weight, bias: bias)
     }
 
     func reset(batch: Int) { stepInputEvents = 0 }
 
     func step(_ s: StepContext) {
-        let dx = input.increment.pointer
+        let dx = input.increment.pointer, w = weights
         stepInputEvents = input.nonZeroIncrements(batch: s.batch)
-        Kernels.linear(dx, samples: s.batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
-                       weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.increment.pointer)
+        Kernels.linear(dx, samples: s.batch, rowsPerSample: input.info.rows, inFeatures: w.inFeatures,
+                       weight: w.weight.pointer, bias: w.bias.orNil, outFeatures: w.outFeatures,
+                       into: output.increment.pointer)
         output.accumulate(batch: s.batch)
     }
 }

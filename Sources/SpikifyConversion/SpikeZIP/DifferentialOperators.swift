@@ -4,7 +4,8 @@ import SpikifySpiking
 
 /// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
 /// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (SpikeZIP-TF's Spike-LayerNorm and
-/// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed are recomputed.
+/// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed (the input's row
+/// flags) are recomputed, and their increments are computed row by row.
 class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     let input: ValueSlot, output: ValueSlot
     var width: Int { input.info.width }
@@ -23,18 +24,17 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let w = width, rows = batch * input.info.rows
-        let x = SendablePointer(input.total.pointer), dx = SendablePointer(input.increment.pointer)
-        let y = SendablePointer(output.total.pointer)
-        let all = t == 0
-        output.beginUpdate(batch: batch)
+        let x = SendablePointer(input.total.pointer), y = SendablePointer(output.total.pointer)
+        let all = t == 0, input = input, output = output
+        output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
-            for r in range {
-                var changed = all
-                if !changed { for j in 0..<w where dx.base[r * w + j] != 0 { changed = true; break } }
-                if changed { apply(x.base + r * w, rows: 1, into: y.base + r * w) }
+            for r in range where all || input.rowChanged(r) {
+                output.beginRow(r)
+                apply(x.base + r * w, rows: 1, into: y.base + r * w)
+                output.finishRow(r)
             }
         }
-        output.finishUpdate(batch: batch)
+        output.finishStep(batch: batch)
     }
 }
 

@@ -18,7 +18,8 @@ final class STBIFLayer: SpikeEmitter {
     let burst: Int32
     /// `X̂/θ + 0.5`, refreshed when the input changes.
     let drive: FloatBuffer
-    let count: ScalarBuffer<Int32>
+    /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type).
+    let count: FloatBuffer
     let stepSpikes: ScalarBuffer<Int>
     let stepEvents: ScalarBuffer<Int>
     /// Per batch position: the largest |k| at the last step.
@@ -36,7 +37,7 @@ final class STBIFLayer: SpikeEmitter {
         self.upper = Int32(upper)
         self.burst = Int32(burst)
         drive = FloatBuffer(count: batch * input.info.perSample)
-        count = ScalarBuffer<Int32>(count: batch * input.info.perSample)
+        count = FloatBuffer(count: batch * input.info.perSample)
         stepSpikes = ScalarBuffer<Int>(count: batch)
         stepEvents = ScalarBuffer<Int>(count: batch)
         sampleLargestSpike = ScalarBuffer<Int>(count: batch)
@@ -59,41 +60,68 @@ final class STBIFLayer: SpikeEmitter {
         sampleLargestSpike.moveBlock(from: from, to: to, size: 1)
     }
 
+    /// Only rows (tokens) whose input changed or that fired at the last step can fire: a row with an unchanged
+    /// drive and count that was silent stays silent, and its increments are already zero. Others cost nothing.
     func step(_ context: StepContext) {
         let batch = context.batch
-        let n = neuronsPerSample
+        let rows = input.info.rows, w = input.info.width
         let x = SendablePointer(input.total.pointer), v = SendablePointer(drive.pointer)
         let y = SendablePointer(output.total.pointer), dy = SendablePointer(output.increment.pointer)
         let s = SendablePointer(count.pointer), spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
-        let theta = threshold, lo = lower, hi = upper, b = burst, refresh = input.changed
+        let fired = SendablePointer(output.rowFlags.pointer)
+        let theta = threshold, lo = Float(lower), hi = Float(upper), b = Float(burst), input = input
         Parallel.forChunks(batch) { samples in
             for sample in samples {
-                var emitted = 0, fired = 0, widest: Int32 = 0
-                for i in (sample * n)..<((sample + 1) * n) {
-                    if refresh { v.base[i] = x.base[i] / theta + 0.5 }  // the QANN's x/s + 0.5, bit for bit
-                    let c = s.base[i]
-                    let spike = STBIFNeuron.fire(v.base[i] - Float(c), count: c, lower: lo, upper: hi, burst: b)
-                    let updated = c &+ spike
-                    s.base[i] = updated
-                    y.base[i] = Float(updated) * theta
-                    dy.base[i] = Float(spike) * theta
-                    let size = spike < 0 ? 0 &- spike : spike
-                    emitted &+= Int(size)
-                    fired &+= size == 0 ? 0 : 1
-                    widest = Swift.max(widest, size)
+                var emitted = 0, firedNeurons = 0, widest = 0
+                for r in (sample * rows)..<((sample + 1) * rows) {
+                    let refresh = input.rowChanged(r)
+                    guard refresh || fired.base[r] != 0 else { continue }
+                    if refresh {  // the QANN's x/s + 0.5, bit for bit
+                        for i in (r * w)..<((r + 1) * w) { v.base[i] = x.base[i] / theta + 0.5 }
+                    }
+                    let row = Self.fireRow((r * w)..<((r + 1) * w), drive: v.base, count: s.base, total: y.base,
+                                           increment: dy.base, theta: theta, lower: lo, upper: hi, burst: b)
+                    emitted &+= row.spikes
+                    firedNeurons &+= row.events
+                    widest = Swift.max(widest, row.largest)
+                    fired.base[r] = row.events != 0 ? 1 : 0
                 }
                 spikes.base[sample] = emitted
-                events.base[sample] = fired
-                largest.base[sample] = Int(widest)
+                events.base[sample] = firedNeurons
+                largest.base[sample] = widest
             }
         }
-        var any = false, widest = 0
-        for p in 0..<batch where stepSpikes[p] != 0 {
-            any = true
-            widest = Swift.max(widest, sampleLargestSpike[p])
-        }
-        output.changed = any
+        var widest = 0
+        for p in 0..<batch where stepSpikes[p] != 0 { widest = Swift.max(widest, sampleLargestSpike[p]) }
+        output.finishStep(batch: batch)
         stepLargestSpike = widest
+    }
+
+    /// One step of the neurons `range`: spikes, counts, output totals and increments; returns Σ|k|, the number of
+    /// non-zero spikes and the largest |k|. Branch-free, in Float, with integer reductions, so it vectorises.
+    @inline(__always)
+    private static func fireRow(
+        _ range: Range<Int>, drive v: UnsafeMutablePointer<Float>, count s: UnsafeMutablePointer<Float>,
+        total y: UnsafeMutablePointer<Float>, increment dy: UnsafeMutablePointer<Float>,
+        theta: Float, lower: Float, upper: Float, burst: Float
+    ) -> (spikes: Int, events: Int, largest: Int) {
+        // |k| ≤ B < 2²² read as an integer from the bits of |k| + 2²³ (exact, and no trapping conversion).
+        let magic: Float = 8_388_608, magicBits = magic.bitPattern
+        var spikes: UInt32 = 0, events: UInt32 = 0, largest: UInt32 = 0
+        precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
+        for i in range {
+            let c = s[i]
+            let spike = STBIFNeuron.fireBranchless(v[i] - c, count: c, lower: lower, upper: upper, burst: burst)
+            let updated = c + spike
+            s[i] = updated
+            y[i] = updated * theta
+            dy[i] = spike * theta
+            let size = ((spike < 0 ? -spike : spike) + magic).bitPattern &- magicBits
+            spikes &+= size
+            events &+= ((size &- 1) >> 31) ^ 1  // 1 when size ≠ 0 (branch-free, so the loop vectorises)
+            largest = size > largest ? size : largest
+        }
+        return (Int(spikes), Int(events), Int(largest))
     }
 }

@@ -49,14 +49,39 @@ public struct STBIFNeuron: Sendable, Equatable {
     @inline(__always)
     static func fire(_ u: Float, count: Int32, lower: Int32, upper: Int32, burst: Int32 = 1) -> Int32 {
         if u >= 1 && count < upper {
-            // min(u, B) first: u may be far above any Int32 (a NaN never gets here).
-            let k = Int32(Swift.min(u, Float(burst)).rounded(.down))
+            // min(u, B) first: u may be far above any Int32 (a NaN never gets here). Positive: truncation is floor
+            // (and needs no libm call on baseline x86-64).
+            let k = Int32(Swift.min(u, Float(burst)))
             return Swift.min(k, upper &- count)
         }
         if u < 0 && count > lower {
-            let k = Int32(Swift.max(u, -Float(burst)).rounded(.down))
+            let x = Swift.max(u, -Float(burst))
+            let truncated = Int32(x)
+            let k = Float(truncated) == x ? truncated : truncated &- 1  // floor of a negative number
             return Swift.max(k, lower &- count)
         }
         return 0
+    }
+
+    /// ``fire(_:count:lower:upper:burst:)`` without branches and in Float (counts are integers below 2²⁴, exact in
+    /// Float), for the layer's vectorisable loop: the spike is `clamp(floor(clamp(u, −B, B)), lower − S, upper − S)`,
+    /// the same number for every u (for u ≥ 1 the upper clamp is the count bound, for u < 0 the lower one, and
+    /// 0 ≤ u < 1 gives 0 within any bounds), and 0 for a NaN membrane. `NeuronTests` checks it against
+    /// ``fire(_:count:lower:upper:burst:)``.
+    @inline(__always)
+    static func fireBranchless(_ u: Float, count: Float, lower: Float, upper: Float, burst: Float) -> Float {
+        let above = u < -burst ? -burst : u
+        let within = above > burst ? burst : above
+        let x = within == within ? within : 0  // NaN → 0
+        // Round to an integer by adding and removing ±2²³ (exact below 2²³ in magnitude, where larger floats are
+        // integers already), then floor.
+        let magic: Float = 8_388_608
+        let m = Float(signOf: x, magnitudeOf: magic)
+        let nearest = (x + m) - m
+        let rounded = x.magnitude < magic ? nearest : x
+        let k = rounded > x ? rounded - 1 : rounded
+        let low = lower - count, high = upper - count
+        let bounded = k < low ? low : k
+        return bounded > high ? high : bounded
     }
 }

@@ -22,20 +22,31 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         changedSamples = ScalarBuffer<Int>(count: batch)
     }
 
-    /// Called once per step before the per-(sample, head) products (e.g. to scale a factor).
-    func prepare(batch: Int) {}
+    /// Called once per step before the per-(sample, head) products (e.g. to scale a factor); `all`: every row,
+    /// else only rows of `a` that changed.
+    func prepare(batch: Int, all: Bool) {}
+
+    /// State of subclasses kept between steps moves with its sample (the base keeps none between steps).
+    func moveSample(from: Int, to: Int) {}
 
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard a.changed || b.changed || t == 0 else { output.keep(batch: batch); return }
-        prepare(batch: batch)
-        output.beginUpdate(batch: batch)
-        for s in 0..<batch { changedSamples[s] = t == 0 || !a.isQuiet(sample: s) || !b.isQuiet(sample: s) ? 1 : 0 }
-        let h = heads, changed = SendablePointer(changedSamples.pointer)
+        prepare(batch: batch, all: t == 0)
+        output.beginStep(batch: batch)
+        for s in 0..<batch {
+            let changed = t == 0 || a.sampleChanged(s) || b.sampleChanged(s)
+            changedSamples[s] = changed ? 1 : 0
+            if changed { output.beginSample(s) }
+        }
+        let h = heads, changed = SendablePointer(changedSamples.pointer), output = output
         Parallel.forChunks(batch * h) { [self] items in
             for item in items where changed.base[item / h] != 0 { product(item / h, item % h) }
         }
-        output.finishUpdate(batch: batch)
+        Parallel.forChunks(batch) { samples in
+            for s in samples where changed.base[s] != 0 { output.finishSample(s) }
+        }
+        output.finishStep(batch: batch)
     }
 
     /// `output.total[s, head] = Â[s, head] ⊗ B̂[s, head]`; the subclass defines the layout.
@@ -46,7 +57,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
 /// QANN, the quantized q is multiplied by `scale` first, then the GEMM runs.
 final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
     let scale: Float
-    /// `scale · Q̂` for the batch.
+    /// `scale · Q̂` for the batch, rescaled where Q̂ changed.
     let scaledQ: FloatBuffer
 
     init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, batch: Int) {
@@ -55,10 +66,15 @@ final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
         super.init(a: q, b: k, output: output, heads: heads, batch: batch)
     }
 
-    override func prepare(batch: Int) {
-        let q = a.total.pointer, sq = scaledQ.pointer
-        for i in 0..<(batch * a.info.perSample) { sq[i] = q[i] * scale }
+    override func prepare(batch: Int, all: Bool) {
+        let q = a.total.pointer, sq = scaledQ.pointer, w = a.info.width
+        for r in 0..<(batch * a.info.rows) where all || a.rowChanged(r) {
+            for i in (r * w)..<((r + 1) * w) { sq[i] = q[i] * scale }
+        }
     }
+
+    /// `scale · Q̂` is kept between steps (only changed rows are rescaled), so it moves with its sample.
+    override func moveSample(from: Int, to: Int) { scaledQ.moveBlock(from: from, to: to, size: a.info.perSample) }
 
     override func product(_ s: Int, _ head: Int) {
         let n = a.info.rows, d = a.info.width, hd = d / heads

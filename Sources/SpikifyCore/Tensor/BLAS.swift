@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Thin access to OpenBLAS: single-precision GEMM and thread control.
 public enum BLAS {
@@ -6,6 +7,39 @@ public enum BLAS {
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }
         return String(cString: name)
+    }
+
+    /// A warning with its fix when OpenBLAS runs a kernel older than the CPU: a generic or SSE-era core (say
+    /// `Prescott`, which an OpenBLAS older than the CPU falls back to) on a CPU whose `/proc/cpuinfo` flags list
+    /// AVX-512 or AVX2, where GEMMs run several times slower. Nil when the kernel fits or the flags are unknown.
+    /// Spikify never sets `OPENBLAS_CORETYPE` itself; the user chooses to.
+    public static func kernelAdvice(cpuFlags: Set<String>? = cpuFlags(), core: String = coreName) -> String? {
+        guard let flags = cpuFlags else { return nil }
+        let name = core.lowercased()
+        let avx512Cores = ["skylakex", "cooperlake", "sapphirerapids"]
+        let suggestion: String
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") {
+            guard !avx512Cores.contains(name) else { return nil }
+            suggestion = flags.contains("avx512_bf16") ? "Cooperlake" : "SkylakeX"
+        } else if flags.contains("avx2") && flags.contains("fma") {
+            guard !(avx512Cores + ["haswell", "zen"]).contains(name) else { return nil }
+            suggestion = "Haswell"
+        } else {
+            return nil
+        }
+        let isa = suggestion == "Haswell" ? "AVX2" : "AVX-512"
+        return "warning: OpenBLAS runs its \(core) kernel on a CPU with \(isa), so matrix products run several "
+            + "times slower than they can (this OpenBLAS does not recognise the CPU). Fix: export "
+            + "OPENBLAS_CORETYPE=\(suggestion) before running (or install a newer OpenBLAS)."
+    }
+
+    /// The CPU flags of the first processor in `/proc/cpuinfo` (nil where there is none).
+    public static func cpuFlags() -> Set<String>? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":")
+        else { return nil }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
     public static var threads: Int {

@@ -1,3 +1,4 @@
+import Dispatch
 import SpikifyCore
 
 /// Runs a ``SpikingGraph`` over timesteps for a batch of images, following the graph's
@@ -17,6 +18,11 @@ public final class SpikingExecutor {
     private let emitters: [any SpikeEmitter]
     private let synapses: [any SynapticOperator]
     private let positions: ScalarBuffer<Int>
+    /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
+    /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
+    public var timesOperators = false
+    /// Seconds spent in operators of each kind over the runs made with ``timesOperators`` on.
+    public private(set) var operatorSeconds: [String: Double] = [:]
 
     /// Validates the graph (every operator through its spec) and allocates state for `batchCapacity` samples.
     public init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared) throws {
@@ -68,6 +74,16 @@ public final class SpikingExecutor {
     public func run(_ images: Tensor, samples: [Int]? = nil, timesteps: Int, compact: Bool = true,
                     exitPolicy: ExitPolicy? = nil) throws -> SpikingBatchResult
     {
+        // Operators spread their work over the cores themselves; BLAS threads left waiting between the many small
+        // calls of a step would only take CPU time from them.
+        try BLAS.withSingleThread {
+            try simulate(images, samples: samples, timesteps: timesteps, compact: compact, exitPolicy: exitPolicy)
+        }
+    }
+
+    private func simulate(_ images: Tensor, samples: [Int]?, timesteps: Int, compact: Bool,
+                          exitPolicy: ExitPolicy?) throws -> SpikingBatchResult
+    {
         let total = images.rank == 0 ? 0 : images.shape[0]
         let inputInfo = graph.values[graph.input]
         guard total >= 1, total <= capacity, images.count == total * inputInfo.perSample else {
@@ -113,7 +129,7 @@ public final class SpikingExecutor {
                 }
             }
             let context = StepContext(t: t, batch: batch, samples: UnsafePointer(positions.pointer), seed: semantics.seed)
-            for op in operators { op.step(context) }
+            if timesOperators { timedStep(context) } else { for op in operators { op.step(context) } }
             result.recordStep(emitters: emitters, synapses: synapses, batch: batch)
             for p in 0..<batch { spikesAt[p] = 0 }
             for emitter in emitters {
@@ -171,5 +187,14 @@ public final class SpikingExecutor {
         }
         result.finish(steps: steps, logits: Tensor(shape: [total, classes], scalars: finalLogits))
         return result
+    }
+
+    /// One step with each operator timed (``timesOperators``).
+    private func timedStep(_ context: StepContext) {
+        for (i, op) in operators.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            op.step(context)
+            operatorSeconds[graph.nodes[i].kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        }
     }
 }

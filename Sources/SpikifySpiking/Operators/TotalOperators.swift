@@ -23,44 +23,11 @@ final class PatchifyOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        output.beginUpdate(batch: batch)
-        Patches.im2col(input.total.pointer, batch: batch, channels: channels, height: imageSize, width: imageSize,
-                       patch: patch, into: output.total.pointer)
-        output.finishUpdate(batch: batch)
-    }
-}
-
-/// `Y = W·X̂ + b` on the accumulated input: the bias enters once, with the first output (SpikeZIP-TF `LLLinear`).
-final class LinearOperator: SynapticOperator {
-    let input: ValueSlot, output: ValueSlot
-    let weight: FloatBuffer, bias: FloatBuffer
-    let inFeatures: Int, outFeatures: Int
-    let layer: String
-    var fanOut: Int { outFeatures }
-    /// Non-zero input increments over the batch at the last step (synaptic events = this × fan-out).
-    private(set) var stepInputEvents = 0
-
-    init(layer: String, input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?) {
-        self.layer = layer
-        self.input = input
-        self.output = output
-        self.weight = FloatBuffer(weight.scalars)
-        self.bias = FloatBuffer(bias?.scalars ?? [])
-        inFeatures = weight.shape[1]
-        outFeatures = weight.shape[0]
-    }
-
-    func reset(batch: Int) { stepInputEvents = 0 }
-
-    func step(_ s: StepContext) {
-        let t = s.t, batch = s.batch
-        stepInputEvents = 0
-        guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        stepInputEvents = input.nonZeroIncrements(batch: batch)
-        output.beginUpdate(batch: batch)
-        Kernels.linear(input.total.pointer, samples: batch, rowsPerSample: input.info.rows, inFeatures: inFeatures,
-                       weight: weight.pointer, bias: bias.orNil, outFeatures: outFeatures, into: output.total.pointer)
-        output.finishUpdate(batch: batch)
+        let x = input.total.pointer, y = output.total.pointer, c = channels, size = imageSize
+        output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { s in
+            Patches.im2col(x + s * input.info.perSample, batch: 1, channels: c, height: size, width: size,
+                           patch: patch, into: y + s * output.info.perSample)
+        }
     }
 }
 
@@ -79,10 +46,12 @@ final class EmbedTokensOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        output.beginUpdate(batch: batch)
-        ViTForward.embedTokens(input.total.pointer, batch: batch, patches: input.info.rows, width: output.info.width,
-                               classToken: classToken.orNil, position: position.pointer, into: output.total.pointer)
-        output.finishUpdate(batch: batch)
+        let x = input.total.pointer, y = output.total.pointer
+        output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { s in
+            ViTForward.embedTokens(x + s * input.info.perSample, batch: 1, patches: input.info.rows,
+                                   width: output.info.width, classToken: classToken.orNil, position: position.pointer,
+                                   into: y + s * output.info.perSample)
+        }
     }
 }
 
@@ -99,10 +68,18 @@ final class AddOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard lhs.changed || rhs.changed || t == 0 else { output.keep(batch: batch); return }
-        let a = lhs.total.pointer, b = rhs.total.pointer, y = output.total.pointer
-        output.beginUpdate(batch: batch)
-        for i in 0..<(batch * output.info.perSample) { y[i] = a[i] + b[i] }
-        output.finishUpdate(batch: batch)
+        let a = SendablePointer(lhs.total.pointer), b = SendablePointer(rhs.total.pointer)
+        let y = SendablePointer(output.total.pointer), w = output.info.width
+        let lhs = lhs, rhs = rhs, output = output
+        output.beginStep(batch: batch)
+        Parallel.forChunks(batch * output.info.rows, minimumPerChunk: 64) { rows in
+            for r in rows where t == 0 || lhs.rowChanged(r) || rhs.rowChanged(r) {
+                output.beginRow(r)
+                for i in (r * w)..<((r + 1) * w) { y.base[i] = a.base[i] + b.base[i] }
+                output.finishRow(r)
+            }
+        }
+        output.finishStep(batch: batch)
     }
 }
 
@@ -120,12 +97,10 @@ final class SelectTokenOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let d = input.info.width, n = input.info.rows
-        output.beginUpdate(batch: batch)
-        for b in 0..<batch {
-            (output.total.pointer + b * d).update(from: input.total.pointer + (b * n + index) * d, count: d)
+        let d = input.info.width, n = input.info.rows, x = input.total.pointer, y = output.total.pointer
+        output.updateSamples(batch: batch, where: { t == 0 || input.rowChanged($0 * n + index) }) { b in
+            (y + b * d).update(from: x + (b * n + index) * d, count: d)
         }
-        output.finishUpdate(batch: batch)
     }
 }
 
@@ -143,10 +118,9 @@ final class MeanTokensOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let d = input.info.width, n = input.info.rows
-        output.beginUpdate(batch: batch)
-        ViTForward.meanTokens(input.total.pointer, batch: batch, tokens: n, width: d, from: from,
-                              into: output.total.pointer)
-        output.finishUpdate(batch: batch)
+        let d = input.info.width, n = input.info.rows, x = input.total.pointer, y = output.total.pointer
+        output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { b in
+            ViTForward.meanTokens(x + b * n * d, batch: 1, tokens: n, width: d, from: from, into: y + b * d)
+        }
     }
 }

@@ -17,11 +17,40 @@ package protocol OperatorSpec {
         -> any SpikingOperator
 }
 
-/// Where an operator gets its value slots when it is instantiated.
+/// Where an operator gets its value slots when it is instantiated, and scratch memory shared by the executor's
+/// operators (they run one after another, so one buffer per purpose serves them all).
 package struct OperatorRuntime {
     package let slots: [ValueSlot]
     package let capacity: Int
+    package let scratch: ScratchArena
+
+    package init(slots: [ValueSlot], capacity: Int, scratch: ScratchArena = ScratchArena()) {
+        self.slots = slots
+        self.capacity = capacity
+        self.scratch = scratch
+    }
+
     package func slot(_ value: Int) -> ValueSlot { slots[value] }
+}
+
+/// Scratch buffers shared by the operators of one executor: an operator reserves the size it needs per purpose
+/// when it is made and uses the buffer only within its `step`, never across steps.
+package final class ScratchArena: @unchecked Sendable {
+    private var sizes: [Int: Int] = [:]
+    private var buffers: [Int: FloatBuffer] = [:]
+
+    package init() {}
+
+    /// Reserves `count` floats for `purpose` (buffers are as large as the largest reservation).
+    package func reserve(_ purpose: Int, count: Int) { sizes[purpose] = max(sizes[purpose] ?? 0, count) }
+
+    /// The buffer for `purpose`, allocated at its first use (after every operator has reserved).
+    package func buffer(_ purpose: Int) -> FloatBuffer {
+        if let b = buffers[purpose] { return b }
+        let b = FloatBuffer(count: sizes[purpose] ?? 0)
+        buffers[purpose] = b
+        return b
+    }
 }
 
 /// A node seen within its graph: typed accessors that validate as they read and fail with an error naming the

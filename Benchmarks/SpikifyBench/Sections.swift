@@ -1,0 +1,93 @@
+import Foundation
+import Spikify
+
+/// ANN throughput of the ViT-Tiny and ViT-Small geometries (random weights), per batch size; tools/bench.sh puts
+/// PyTorch's next to it.
+func annSection(batches: [Int], seconds: Double) {
+    for (name, config) in [("vit_tiny", Geometry.tiny), ("vit_small", Geometry.small)] {
+        let forward = ViTForward(randomViT(config))
+        for b in batches {
+            let x = randomImages(config, batch: b)
+            let t = medianSeconds(seconds: seconds) { _ = forward.logits(x) }
+            print(String(format: "ann %@ batch %d images_per_s %.2f ms_per_image %.3f", name, b, Double(b) / t,
+                         1000 * t / Double(b)))
+        }
+    }
+}
+
+/// The bundled QAT QANN: the SNN until quiet (and capped at T = 32, the SpikingJelly comparison) against the ANN on
+/// the same images in the same run, the exactness of the settled logits, and where the SNN's time goes.
+func bundledSection(model path: String, data: String, batch: Int, images count: Int, seconds: Double) throws {
+    let model = try ViTImporter.load(path)
+    let dataset = try ImageDataset.load(data, for: model.config)
+    let c = try ConversionMethods.convert(model, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
+    let n = min(count, dataset.count)
+    let batches = stride(from: 0, to: n, by: batch).map { dataset.batch($0..<min(n, $0 + batch)) }
+    let ann = ViTForward(model)
+    let annTime = medianSeconds(seconds: seconds) { for x in batches { _ = ann.logits(x) } } / Double(n)
+    let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
+    func snnTime(_ T: Int) -> Double {
+        medianSeconds(seconds: seconds) { for x in batches { _ = try? executor.run(x, timesteps: T) } } / Double(n)
+    }
+    let quiet = snnTime(256), capped = snnTime(32)
+    // Exactness: settled logits against the reference (QANN) logits, and the steps run.
+    var agree = 0, maxDelta: Float = 0, steps = 0
+    for x in batches {
+        let run = try executor.run(x, timesteps: 256)
+        let reference = c.reference.logits(x)
+        agree += zip(run.logits.argmaxRows(), reference.argmaxRows()).filter { $0 == $1 }.count
+        maxDelta = zip(run.logits.scalars, reference.scalars).reduce(maxDelta) { max($0, abs($1.0 - $1.1)) }
+        steps = max(steps, run.stepsRun)
+    }
+    print(String(format: "snn bundled_qann batch %d images %d until_quiet ms_per_image %.3f ann_ms_per_image %.4f "
+                 + "ratio %.1f steps %d", batch, n, 1000 * quiet, 1000 * annTime, quiet / annTime, steps))
+    print(String(format: "snn bundled_qann batch %d T 32 ms_per_image %.3f", batch, 1000 * capped))
+    print(String(format: "snn bundled_qann exact agreement_with_qann %.1f%% max_abs_dlogit %g",
+                 100 * Double(agree) / Double(n), maxDelta))
+    executor.timesOperators = true
+    for x in batches { _ = try executor.run(x, timesteps: 256) }
+    let all = executor.operatorSeconds.values.reduce(0, +)
+    let parts = executor.operatorSeconds.sorted { $0.value > $1.value }
+        .map { String(format: "%@ %.0f%%", $0.key, 100 * $0.value / all) }
+    print("snn bundled_qann time_by_operator " + parts.joined(separator: ", "))
+}
+
+/// ViT-Tiny geometry (random weights, 16 calibrated levels): one simulated step against one ANN forward at the same
+/// batch, and the peak RSS of each (separate processes, ``rssProbe(_:batch:steps:)``).
+func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
+    let model = randomViT(Geometry.tiny)
+    let x = randomImages(Geometry.tiny, batch: batch)
+    let c = try calibratedSNN(model, images: x)
+    let ann = ViTForward(model)
+    let annTime = medianSeconds(seconds: seconds) { _ = ann.logits(x) }
+    let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
+    let snnTime = medianSeconds(seconds: seconds, runs: 2) { _ = try? executor.run(x, timesteps: steps) } / Double(steps)
+    print(String(format: "tiny_step batch %d steps %d ms_per_step %.1f ann_ms_per_forward %.1f step_per_ann %.2f",
+                 batch, steps, 1000 * snnTime, 1000 * annTime, snnTime / annTime))
+    let annRSS = try runSelf(["--rss-probe", "ann", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
+    let snnRSS = try runSelf(["--rss-probe", "snn", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
+    if let a = Double(annRSS), let s = Double(snnRSS) {
+        print(String(format: "tiny_rss batch %d predict_peak_mb %.0f snn_peak_mb %.0f ratio %.2f", batch, a, s, s / a))
+    }
+}
+
+/// Peak RSS (MB) of one ViT-Tiny ANN forward or SNN run of `steps` steps at `batch`, with the model (and, for the
+/// SNN, its calibration) made first: the peak is reset (`/proc/self/clear_refs`) before the measured phase.
+func rssProbe(_ kind: String, batch: Int, steps: Int) throws -> Double {
+    let model = randomViT(Geometry.tiny)
+    let x = randomImages(Geometry.tiny, batch: batch)
+    let c = kind == "snn" ? try calibratedSNN(model, images: x) : nil
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    if let c {
+        let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
+        _ = try executor.run(x, timesteps: steps)
+    } else {
+        _ = ViTForward(model).logits(x)
+    }
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
+        return kb / 1024
+    }
+    return peakRSSMegabytes()
+}

@@ -1,0 +1,207 @@
+import SpikifyCore
+
+/// One graph value for a whole batch (`[batch·rows, width]`): its accumulated total up to the current step, its
+/// increment (the message sent) at this step, and which rows (tokens) have a non-zero increment.
+///
+/// Operators of total-based methods (SpikeZIP-TF) compute their output totals from input totals with exactly the
+/// arithmetic of the reference network, so a settled total *is* the reference value (docs/conversion.md);
+/// operators of per-step methods read the increments. Both are kept for every value.
+///
+/// **Row flags** let consumers work only where something changed: `rowFlags[r]` (r = sample·rows + row) is 1 when
+/// row r's increment may be non-zero this step. Producers that use the row API (``beginStep(batch:)``,
+/// ``beginSample(_:)``/``finishSample(_:)``, ``updateRow(_:from:)``, ``finishStep(batch:)``) and the whole-batch
+/// helpers (``finishUpdate(batch:)``, ``accumulate(batch:)``, ``keep(batch:)``) keep them exact. A producer that
+/// sets ``changed`` directly leaves the rows *unknown*: consumers then treat every row as changed, which costs
+/// work but never changes a result (recomputing an unchanged row gives the same total and a zero increment).
+package final class ValueSlot: @unchecked Sendable {
+    package let info: ValueInfo
+    package let total: FloatBuffer
+    package let increment: FloatBuffer
+    /// Per row of the batch: 1 when its increment may be non-zero this step (see the type's notes).
+    package let rowFlags: ScalarBuffer<UInt8>
+    /// Whether ``rowFlags`` describe this step (false after a direct write of ``changed``).
+    package private(set) var rowsKnown = true
+    /// False when no increment of the batch is non-zero this step (consumers then skip their work).
+    package var changed = false { didSet { rowsKnown = false } }
+
+    package init(_ info: ValueInfo, batch: Int) {
+        self.info = info
+        total = FloatBuffer(count: batch * info.perSample)
+        increment = FloatBuffer(count: batch * info.perSample)
+        rowFlags = ScalarBuffer<UInt8>(count: batch * info.rows)
+    }
+
+    /// Zero totals and increments (a new batch).
+    package func reset() {
+        total.zero()
+        increment.zero()
+        rowFlags.zero()
+        setChanged(false)
+    }
+
+    /// Sets ``changed`` with the row flags left as they are (they describe this step).
+    @inline(__always) private func setChanged(_ value: Bool) {
+        changed = value
+        rowsKnown = true
+    }
+
+    /// Whether row `r` of the batch (sample·rows + row) may have a non-zero increment this step.
+    @inline(__always) package func rowChanged(_ r: Int) -> Bool {
+        changed && (!rowsKnown || rowFlags[r] != 0)
+    }
+
+    /// Whether any row of batch position `s` may have a non-zero increment this step.
+    package func sampleChanged(_ s: Int) -> Bool {
+        guard changed else { return false }
+        guard rowsKnown else { return true }
+        let n = info.rows, f = rowFlags.pointer + s * n
+        for r in 0..<n where f[r] != 0 { return true }
+        return false
+    }
+
+    // MARK: whole-batch updates
+
+    /// Marks the value unchanged this step, zeroing last step's non-zero increments.
+    package func keep(batch: Int) {
+        beginStep(batch: batch)
+        setChanged(false)
+    }
+
+    /// Starts a producer's step: zeroes the increments of the rows that changed last step (all of them when the
+    /// rows are unknown) and clears the row flags. Follow with sample or row updates and ``finishStep(batch:)``.
+    package func beginStep(batch: Int) {
+        guard changed else { return }
+        let n = batch * info.rows, w = info.width
+        if !rowsKnown {
+            increment.pointer.update(repeating: 0, count: n * w)
+            rowFlags.pointer.update(repeating: 0, count: n)
+            return
+        }
+        let f = rowFlags.pointer, d = increment.pointer
+        for r in 0..<n where f[r] != 0 {
+            (d + r * w).update(repeating: 0, count: w)
+            f[r] = 0
+        }
+    }
+
+    /// Ends a producer's step: ``changed`` is whether any row flag is set.
+    package func finishStep(batch: Int) {
+        let f = rowFlags.pointer
+        var any = false
+        for r in 0..<(batch * info.rows) where f[r] != 0 { any = true; break }
+        setChanged(any)
+    }
+
+    /// Before an operator rewrites (part of) `total`: remember the old totals in `increment`.
+    package func beginUpdate(batch: Int) {
+        increment.pointer.update(from: total.pointer, count: batch * info.perSample)
+    }
+
+    /// After the rewrite: `increment = total − old total`, the row flags, and whether anything changed.
+    package func finishUpdate(batch: Int) {
+        for r in 0..<(batch * info.rows) { finishRow(r) }
+        finishStep(batch: batch)
+    }
+
+    /// After an operator wrote this step's `increment`: `total += increment`, the row flags, and whether anything
+    /// changed.
+    package func accumulate(batch: Int) {
+        let t = total.pointer, d = increment.pointer, w = info.width, f = rowFlags.pointer
+        for r in 0..<(batch * info.rows) {
+            var any = false
+            for i in (r * w)..<((r + 1) * w) {
+                t[i] += d[i]
+                any = any || d[i] != 0
+            }
+            f[r] = any ? 1 : 0
+        }
+        finishStep(batch: batch)
+    }
+
+    // MARK: per-sample and per-row updates (between beginStep and finishStep; disjoint samples may run concurrently)
+
+    /// Before sample `s`'s total is rewritten: its old totals go to its increments.
+    @inline(__always) package func beginSample(_ s: Int) {
+        let n = info.perSample
+        (increment.pointer + s * n).update(from: total.pointer + s * n, count: n)
+    }
+
+    /// After sample `s`'s total was rewritten: its increments and row flags.
+    @inline(__always) package func finishSample(_ s: Int) {
+        for r in (s * info.rows)..<((s + 1) * info.rows) { finishRow(r) }
+    }
+
+    /// Before row `r`'s total is rewritten: its old total goes to its increment.
+    @inline(__always) package func beginRow(_ r: Int) {
+        let w = info.width
+        (increment.pointer + r * w).update(from: total.pointer + r * w, count: w)
+    }
+
+    /// After row `r`'s total was rewritten: `increment = total − increment` (the old total), and its flag.
+    @inline(__always) package func finishRow(_ r: Int) {
+        let w = info.width, t = total.pointer + r * w, d = increment.pointer + r * w
+        var any = false
+        for j in 0..<w {
+            let delta = t[j] - d[j]
+            d[j] = delta
+            any = any || delta != 0
+        }
+        rowFlags[r] = any ? 1 : 0
+    }
+
+    /// Sets row `r`'s total to `new` (width values): its increment is the difference, its flag whether any is
+    /// non-zero.
+    @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) {
+        let w = info.width, t = total.pointer + r * w, d = increment.pointer + r * w
+        var any = false
+        for j in 0..<w {
+            let delta = new[j] - t[j]
+            d[j] = delta
+            t[j] = new[j]
+            any = any || delta != 0
+        }
+        rowFlags[r] = any ? 1 : 0
+    }
+
+    /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch
+    /// position `s` for which `changed(s)` holds (serially); the others keep their totals with zero increments.
+    package func updateSamples(batch: Int, where changed: (Int) -> Bool, _ compute: (Int) -> Void) {
+        beginStep(batch: batch)
+        for s in 0..<batch where changed(s) {
+            beginSample(s)
+            compute(s)
+            finishSample(s)
+        }
+        finishStep(batch: batch)
+    }
+
+    /// Marks row `r` as changed or not (operators that write increments and totals of a row themselves).
+    @inline(__always) package func setRow(_ r: Int, changed: Bool) { rowFlags[r] = changed ? 1 : 0 }
+
+    // MARK: queries and compaction
+
+    /// Non-zero increments over the first `batch` samples (a synaptic layer's input events this step).
+    package func nonZeroIncrements(batch: Int) -> Int {
+        guard changed else { return 0 }
+        let d = increment.pointer, w = info.width
+        var events = 0
+        for r in 0..<(batch * info.rows) where rowChanged(r) {
+            for i in (r * w)..<((r + 1) * w) where d[i] != 0 { events &+= 1 }
+        }
+        return events
+    }
+
+    /// Whether all of sample `s`'s increments are zero.
+    package func isQuiet(sample s: Int) -> Bool {
+        guard sampleChanged(s) else { return true }
+        let p = increment.pointer + s * info.perSample
+        for i in 0..<info.perSample where p[i] != 0 { return false }
+        return true
+    }
+
+    package func moveSample(from: Int, to: Int) {
+        total.moveBlock(from: from, to: to, size: info.perSample)
+        increment.moveBlock(from: from, to: to, size: info.perSample)
+        rowFlags.moveBlock(from: from, to: to, size: info.rows)
+    }
+}

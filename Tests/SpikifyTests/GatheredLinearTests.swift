@@ -1,0 +1,72 @@
+import XCTest
+import Spikify
+@testable import SpikifyConversion
+@testable import SpikifyCore
+@testable import SpikifyModel
+@testable import SpikifySpiking
+
+/// The spiking linear layer gathers changed rows of many samples into one GEMM only where that reproduces the
+/// reference network's one-call-per-sample results bit for bit (``GatheredLinear``). These tests check the measured
+/// row count against every row count, for the layer shapes of the bundled models and the test fixtures, on this
+/// machine's BLAS kernel as it is configured.
+final class GatheredLinearTests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000 * scale
+        }
+    }
+
+    /// At the chosen call size, every row of three samples at every position of a call equals its per-sample
+    /// result.
+    func testGatheredCallsReproducePerSampleCallsAtEveryPosition() {
+        // (in, out, rows per sample): the bundled MNIST ViTs (patch 16 → 64, 64 → 64/128, 128 → 64, the head) and a
+        // ViT-Tiny block (192 → 192/768, 768 → 192).
+        let shapes = [(16, 64, 49), (64, 64, 50), (64, 128, 50), (128, 64, 50), (64, 10, 1), (192, 192, 197),
+                      (192, 768, 197), (768, 192, 197)]
+        for (k, n, rows) in shapes {
+            let samples = rows == 1 ? 64 : 3
+            let x = random(samples * rows * k, seed: 1), w = random(n * k, seed: 2, scale: 0.05)
+            let b = random(n, seed: 3)
+            guard let m = GatheredLinear.callRows(weight: w, bias: b, inFeatures: k, outFeatures: n,
+                                                  rowsPerSample: rows, maximumRows: samples * rows) else {
+                continue  // one call per sample: nothing to check
+            }
+            var reference = [Float](repeating: 0, count: samples * rows * n)
+            Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: w, bias: b,
+                           outFeatures: n, into: &reference)
+            let step = rows > 100 ? 5 : 1  // every shift for the small shapes, every 5th for ViT-Tiny
+            for shift in stride(from: 0, to: m, by: step) {
+                // Row r at position (r + shift) mod m of some call.
+                let source = (0..<(samples * rows + m)).map { ($0 + samples * rows - shift) % (samples * rows) }
+                for call in stride(from: 0, to: source.count - m + 1, by: m) {
+                    let rowsInCall = Array(source[call..<(call + m)])
+                    var gathered = [Float](), out = [Float](repeating: 0, count: m * n)
+                    for r in rowsInCall { gathered += x[(r * k)..<((r + 1) * k)] }
+                    Kernels.linear(gathered, rows: m, inFeatures: k, weight: w, bias: b, outFeatures: n, into: &out)
+                    for (i, r) in rowsInCall.enumerated()
+                    where Array(out[(i * n)..<((i + 1) * n)]) != Array(reference[(r * n)..<((r + 1) * n)]) {
+                        XCTFail("\(k)→\(n), \(rows) rows per sample: row \(r) differs at position \(i) of a call of \(m)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bundled QAT QANN's SNN (batch 16, gathered linear layers wherever the measurement allows them) settles
+    /// on the QANN's logits bit for bit.
+    func testBundledQANNSettlesBitForBit() throws {
+        let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
+        let data = try ImageDataset.load(Fixtures.bundled("data/mnist-test.h5"), for: model.config)
+        let c = try ConversionMethods.convert(model, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
+        let executor = try SpikingExecutor(graph: c.graph, batchCapacity: 16)
+        for start in stride(from: 0, to: 32, by: 16) {
+            let x = data.batch(start..<(start + 16))
+            let run = try executor.run(x, timesteps: 256)
+            XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil })
+            XCTAssertEqual(run.logits.scalars, c.reference.logits(x).scalars, "images \(start)..<\(start + 16)")
+        }
+    }
+}
