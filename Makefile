@@ -180,7 +180,7 @@ fuzz: fuzz-build
 
 # CI's smoke run: FUZZ_SMOKE_RUNS inputs per target from a fixed seed (reproducible), then the structured mutation
 # harness (tools/mutate_inputs.py, h5py edits of keys, graphs and attributes, absurd flags) with a fixed seed.
-FUZZ_SMOKE_RUNS ?= 400
+FUZZ_SMOKE_RUNS ?= 250
 fuzz-smoke: fuzz-build $(VENV)/.h5py
 	@for t in $(FUZZ_TARGETS); do \
 	  ( $(FUZZ_RUN) -runs=$(FUZZ_SMOKE_RUNS) -artifact_prefix=$$t- $$t seeds ) > .fuzz/$$t.log 2>&1 \

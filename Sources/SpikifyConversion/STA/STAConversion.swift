@@ -93,16 +93,26 @@ package enum STAMethod: SpikingMethod {
     }
 
     /// Runs a float stage's graph for one step on each batch and hands each observed value's totals to `observe`.
+    /// A batch runs in chunks when the graph's values for a whole batch would not fit the executor (large ViTs);
+    /// `observe` still sees the whole batch, so the per-batch statistics do not depend on the chunking.
     static func observe(_ built: STAGraph, values: [String: Int], batches: [Tensor], progress: (Int) -> Void,
                         _ observe: (String, [Float]) -> Void) throws {
-        let executor = try SpikingExecutor(graph: built.graph, batchCapacity: calibrationBatch)
+        let perSample = built.graph.values.reduce(0) { $0 + $1.perSample }
+        let fitting = SpikingGraph.maximumValueElements / max(perSample, 1)
+        let chunk = max(1, min(calibrationBatch, fitting))
+        let executor = try SpikingExecutor(graph: built.graph, batchCapacity: chunk)
+        let names = values.sorted(by: { $0.key < $1.key })
         for (i, batch) in batches.enumerated() {
-            let count = batch.shape[0]
-            _ = try executor.run(batch, timesteps: 1)
-            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-                guard let totals = executor.totals(of: value, batch: count) else { continue }
-                observe(name, totals)
+            var collected: [String: [Float]] = [:]
+            for start in stride(from: 0, to: batch.shape[0], by: chunk) {
+                let rows = start..<min(batch.shape[0], start + chunk)
+                _ = try executor.run(rows.count == batch.shape[0] ? batch : batch.slice(rows: rows), timesteps: 1)
+                for (name, value) in names {
+                    guard let totals = executor.totals(of: value, batch: rows.count) else { continue }
+                    collected[name, default: []] += totals
+                }
             }
+            for (name, _) in names { if let totals = collected[name] { observe(name, totals) } }
             progress(i + 1)
         }
     }
