@@ -171,7 +171,12 @@ static int walk_group(hid_t g, int depth, walk_state *state) {
     return 0;
 }
 
+// A sanitizer's death callback, which libFuzzer sets to write the current input as a crash artifact: in the child
+// the crash is the parent's finding to handle, not the fuzzer's (weak: absent outside sanitizer builds).
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
 static void child_walk(const char *path, pid_t parent, int timeout_ms) {
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(NULL);
     // Never outlive the walk's purpose: die with the parent (killed while it waits), and on our own at the limit.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(EXIT_HDF5_ERROR);
