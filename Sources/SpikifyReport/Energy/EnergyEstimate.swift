@@ -165,11 +165,12 @@ extension EnergyEstimate {
         let unit = [(1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")].first { largest >= $0.0 } ?? (1, "pJ")
         let uj = { (pj: Double) in Markup.significant(pj / unit.0) + " " + unit.1 }
         var parts = ["ANN " + (hasANN ? uj(annPJ) : "—"), "SNN " + uj(snnPJ)]
-        let qannName = "QANN" + (bits.map { " (\($0)-bit)" } ?? "")
-        parts.append(qannName + " " + (hasANN ? uj(qannPJ) : "—"))
+        // A quantized network only when the reference has integer levels (a float reference, as STA's, has none).
+        if let bits { parts.append("QANN (\(bits)-bit) " + (hasANN ? uj(qannPJ) : "—")) }
         var ratios = ""
-        if hasANN, annPJ > 0, qannPJ > 0 {
-            ratios = " (SNN/ANN \(Markup.significant(snnPJ / annPJ)), SNN/QANN \(Markup.significant(snnPJ / qannPJ)))"
+        if hasANN, annPJ > 0 {
+            ratios = " (SNN/ANN \(Markup.significant(snnPJ / annPJ))"
+                + (bits != nil && qannPJ > 0 ? ", SNN/QANN \(Markup.significant(snnPJ / qannPJ)))" : ")")
         }
         return parts.joined(separator: " · ") + ratios
     }
