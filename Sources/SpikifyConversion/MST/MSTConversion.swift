@@ -139,10 +139,8 @@ package enum MSTMethod: SpikingMethod {
                          site: site.name)
         }
         func linear(_ value: Int, _ name: String, out width: Int) -> Int {
-            var roles = ["weight": t(name + ".weight") ?? name + ".weight"]
-            if let b = t(name + ".bias") { roles["bias"] = b }
-            return g.add(StepLinearSpec.kind, [value], output: name + ".out", rows: g.info(value).rows, width: width,
-                         tensors: roles)
+            let weight = t(name + ".weight") ?? name + ".weight", bias = t(name + ".bias")
+            return g.addStepLinear(value, name, out: width, weight: weight, bias: bias)
         }
         func layerNorm(_ value: Int, _ name: String) -> Int {
             let info = g.info(value)

@@ -91,6 +91,17 @@ enum StepPatchifySpec: OperatorSpec {
 }
 
 /// `mst.linear`: `y_t = W·x_t + b` on every step; tensors `weight` `[out, in]`, optional `bias` `[out]`.
+extension SpikingGraphBuilder {
+    /// Adds a `mst.linear` node on `value` for the layer `name` with its registered weight and optional bias (MST
+    /// and STA graphs both build their per-step linear layers this way).
+    mutating func addStepLinear(_ value: Int, _ name: String, out width: Int, weight: String, bias: String?) -> Int {
+        var roles = ["weight": weight]
+        if let bias { roles["bias"] = bias }
+        return add(StepLinearSpec.kind, [value], output: name + ".out", rows: info(value).rows, width: width,
+                   tensors: roles)
+    }
+}
+
 enum StepLinearSpec: OperatorSpec {
     static let kind = "mst.linear"
     struct Parameters { let weight: Tensor, bias: Tensor?, name: String }

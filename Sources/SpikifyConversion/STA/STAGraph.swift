@@ -86,10 +86,8 @@ struct STAGraph {
                                    "b2": g.tensor(name + ".b2", [u.b2], shape: [1])])
         }
         func linear(_ value: Int, _ name: String, out width: Int) -> Int {
-            var roles = ["weight": t(name + ".weight") ?? name + ".weight"]
-            if let b = t(name + ".bias") { roles["bias"] = b }
-            return g.add(StepLinearSpec.kind, [value], output: name + ".out", rows: g.info(value).rows, width: width,
-                         tensors: roles)
+            let weight = t(name + ".weight") ?? name + ".weight", bias = t(name + ".bias")
+            return g.addStepLinear(value, name, out: width, weight: weight, bias: bias)
         }
         /// LayerNorm through the 1/√x UGO (STA's SpikeLN with ε): centre, variance + ε, 1/√·, product, ± encoder,
         /// γ and β; BatchNorm blocks: the affine map, then the ± encoder.
