@@ -6,15 +6,36 @@ import SpikifySpiking
 // docs/methods/mst.md). Every operator works on each step's values: it reads its inputs' increments (what they
 // sent at this step) and writes its output's increment, which the value slot then adds to its total. So linear
 // layers and BatchNorm inject their bias on every step, and softmax, LayerNorm and the attention products act on
-// instantaneous values, as in the released MST code; the `runningMean` mode applies softmax, LayerNorm, GELU and
-// the attention products to the running means of their inputs instead (Spikify's improved mode).
+// instantaneous values, as in the released MST code. Spikify's improved mode (`corrected`) applies softmax,
+// LayerNorm, GELU and the attention products to the running means of their inputs and sends whatever makes the
+// output's sum over steps equal `t·f(mean)`; `runningMean` (converted files of version 1 of the improved mode)
+// sends `f(mean)` on every step.
 
 /// Whether a per-step nonlinearity sees this step's value or the running mean of its input.
 enum NonlinearityInput: String, Sendable {
     /// `y_t = f(x_t)` (MST).
     case instantaneous
-    /// `y_t = f((x_1 + … + x_t)/t)` (Spikify's improved mode).
+    /// `y_t = f(m_t)` with `m_t = (x_1 + … + x_t)/t` (the first version of Spikify's improved mode; still read
+    /// from converted files). The output's sum over steps, `f(m_1) + … + f(m_t)`, lags `t·f(m_t)`, and the lag
+    /// compounds from site to site.
     case runningMean = "running_mean"
+    /// `y_t = t·f(m_t) − (t − 1)·f(m_{t−1})`: the output's sum over steps is exactly `t·f(m_t)`, so an IF neuron
+    /// downstream integrates `t` times the function of its upstream rates (the running-mean correction of the STA
+    /// paper, Jiang et al., ICLR 2024, §4.2, applied to MST's operators). Spikify's improved mode.
+    case corrected = "running_mean_corrected"
+
+    /// Whether the operator reads the running mean of its input.
+    var readsRunningMean: Bool { self != .instantaneous }
+}
+
+/// The corrected mode's output: `compute` writes `f(m_t)` into the output's totals, which are scaled to
+/// `t·f(m_t)`; the increment sent is the difference from the old totals.
+private func sendCorrected(_ output: ValueSlot, _ s: StepContext, _ compute: (UnsafeMutablePointer<Float>) -> Void) {
+    output.beginUpdate(batch: s.batch)
+    let y = output.total.pointer, steps = Float(s.t + 1)
+    compute(y)
+    for i in 0..<(s.batch * output.info.perSample) { y[i] *= steps }
+    output.finishUpdate(batch: s.batch)
 }
 
 /// Integrate-and-fire neurons with reset by subtraction and a membrane precharged to λ/2 (Bu et al., ICLR 2022,
@@ -195,7 +216,7 @@ private func nonlinearityOperand(_ input: ValueSlot, _ mode: NonlinearityInput, 
     switch mode {
     case .instantaneous:
         return UnsafePointer(input.increment.pointer)
-    case .runningMean:
+    case .runningMean, .corrected:
         let inverse = 1 / Float(s.t + 1), total = input.total.pointer, m = scratch.pointer
         for i in 0..<count { m[i] = total[i] * inverse }
         return UnsafePointer(m)
@@ -213,14 +234,18 @@ final class StepLayerNormLayer: SpikingOperator {
         (self.input, self.output, self.eps, self.mode) = (input, output, eps, mode)
         self.gamma = FloatBuffer(gamma.scalars)
         self.beta = FloatBuffer(beta.scalars)
-        scratch = FloatBuffer(count: mode == .runningMean ? batch * input.info.perSample : 0)
+        scratch = FloatBuffer(count: mode.readsRunningMean ? batch * input.info.perSample : 0)
     }
 
     func step(_ s: StepContext) {
         let rows = s.batch * input.info.rows, d = input.info.width
         let x = nonlinearityOperand(input, mode, s, count: rows * d, scratch: scratch)
-        Kernels.layerNorm(x, rows: rows, width: d, gamma: gamma.pointer, beta: beta.pointer, eps: eps,
-                          into: output.increment.pointer)
+        let normalize = { (y: UnsafeMutablePointer<Float>) in
+            Kernels.layerNorm(x, rows: rows, width: d, gamma: self.gamma.pointer, beta: self.beta.pointer,
+                              eps: self.eps, into: y)
+        }
+        if mode == .corrected { return sendCorrected(output, s, normalize) }
+        normalize(output.increment.pointer)
         output.accumulate(batch: s.batch)
     }
 }
@@ -233,18 +258,23 @@ final class StepSoftmaxLayer: SpikingOperator {
 
     func step(_ s: StepContext) {
         let rows = s.batch * input.info.rows, w = input.info.width
-        let y = output.increment.pointer
-        switch mode {
-        case .instantaneous:
-            y.update(from: input.increment.pointer, count: rows * w)
-        case .runningMean:
-            let inverse = 1 / Float(s.t + 1), total = input.total.pointer
-            for i in 0..<(rows * w) { y[i] = total[i] * inverse }
+        let softmax = { (y: UnsafeMutablePointer<Float>) in
+            copyOperand(self.input, self.mode, s, count: rows * w, into: y)
+            let ys = SendablePointer(y)
+            Parallel.forChunks(rows, minimumPerChunk: 64) { r in Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w) }
         }
-        let ys = SendablePointer(y)
-        Parallel.forChunks(rows, minimumPerChunk: 64) { r in Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w) }
+        if mode == .corrected { return sendCorrected(output, s, softmax) }
+        softmax(output.increment.pointer)
         output.accumulate(batch: s.batch)
     }
+}
+
+/// Copies this step's increment or the running mean `total/(t+1)` of `input` into `y`.
+private func copyOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, count: Int,
+                         into y: UnsafeMutablePointer<Float>) {
+    guard mode.readsRunningMean else { return y.update(from: input.increment.pointer, count: count) }
+    let inverse = 1 / Float(s.t + 1), total = input.total.pointer
+    for i in 0..<count { y[i] = total[i] * inverse }
 }
 
 /// Exact GELU of each element, on this step's value or on the running mean (signed mode of GELU ViTs).
@@ -254,15 +284,13 @@ final class StepGELULayer: SpikingOperator {
     init(input: ValueSlot, output: ValueSlot, mode: NonlinearityInput) { (self.input, self.output, self.mode) = (input, output, mode) }
 
     func step(_ s: StepContext) {
-        let count = s.batch * input.info.perSample, y = output.increment.pointer
-        switch mode {
-        case .instantaneous:
-            y.update(from: input.increment.pointer, count: count)
-        case .runningMean:
-            let inverse = 1 / Float(s.t + 1), total = input.total.pointer
-            for i in 0..<count { y[i] = total[i] * inverse }
+        let count = s.batch * input.info.perSample
+        let gelu = { (y: UnsafeMutablePointer<Float>) in
+            copyOperand(self.input, self.mode, s, count: count, into: y)
+            Kernels.gelu(y, count: count)
         }
-        Kernels.gelu(y, count: count)
+        if mode == .corrected { return sendCorrected(output, s, gelu) }
+        gelu(output.increment.pointer)
         output.accumulate(batch: s.batch)
     }
 }
@@ -273,7 +301,7 @@ private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: St
     switch mode {
     case .instantaneous:
         return input.increment.pointer
-    case .runningMean:
+    case .runningMean, .corrected:
         let count = s.batch * input.info.perSample, inverse = 1 / Float(s.t + 1)
         let total = input.total.pointer, m = scratch.pointer
         for i in 0..<count { m[i] = total[i] * inverse }
@@ -283,7 +311,8 @@ private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: St
 
 /// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`); in
 /// running-mean mode, of their running means (the product of the rates, which spike trains with a common phase
-/// do not give on average).
+/// do not give on average); in corrected mode the sum over steps is `t·scale·mean(Q)·mean(K)ᵀ`, computed as
+/// `scale·ΣQ·ΣKᵀ/t` (the spike-spike product correction of SpikeZIP-TF, You et al., ICML 2024, §3.3, in float).
 final class StepScoresLayer: SpikingOperator {
     let q: ValueSlot, k: ValueSlot, output: ValueSlot
     let heads: Int, scale: Float, mode: NonlinearityInput
@@ -297,10 +326,13 @@ final class StepScoresLayer: SpikingOperator {
     }
 
     func step(_ s: StepContext) {
-        let n = q.info.rows, d = q.info.width, hd = d / heads, h = heads, alpha = scale
-        let qs = SendablePointer(spikeOperand(q, mode, s, scratch: qMean))
-        let ks = SendablePointer(spikeOperand(k, mode, s, scratch: kMean))
-        let ys = SendablePointer(output.increment.pointer)
+        let n = q.info.rows, d = q.info.width, hd = d / heads, h = heads
+        let corrected = mode == .corrected
+        let qs = SendablePointer(corrected ? q.total.pointer : spikeOperand(q, mode, s, scratch: qMean))
+        let ks = SendablePointer(corrected ? k.total.pointer : spikeOperand(k, mode, s, scratch: kMean))
+        let alpha = corrected ? scale / Float(s.t + 1) : scale
+        if corrected { output.beginUpdate(batch: s.batch) }
+        let ys = SendablePointer(corrected ? output.total.pointer : output.increment.pointer)
         BLAS.withSingleThread {
             Parallel.forChunks(s.batch * h) { r in
                 for item in r {
@@ -310,12 +342,13 @@ final class StepScoresLayer: SpikingOperator {
                 }
             }
         }
-        output.accumulate(batch: s.batch)
+        if corrected { output.finishUpdate(batch: s.batch) } else { output.accumulate(batch: s.batch) }
     }
 }
 
 /// Per head, `O_t = A_t·V_t` of this step's attention probabilities and V spikes (`[H·N, N]`, `[N, D]` → `[N, D]`);
-/// in running-mean mode with the running mean of V.
+/// in running-mean mode with the running mean of V; in corrected mode the sum over steps is
+/// `t·mean(A)·mean(V)`, computed as `ΣA·ΣV/t`.
 final class StepWeightedValuesLayer: SpikingOperator {
     let attention: ValueSlot, v: ValueSlot, output: ValueSlot
     let heads: Int, mode: NonlinearityInput
@@ -328,19 +361,22 @@ final class StepWeightedValuesLayer: SpikingOperator {
 
     func step(_ s: StepContext) {
         let n = v.info.rows, d = v.info.width, hd = d / heads, h = heads
-        let a = SendablePointer(attention.increment.pointer)
-        let vs = SendablePointer(spikeOperand(v, mode, s, scratch: vMean))
-        let os = SendablePointer(output.increment.pointer)
+        let corrected = mode == .corrected
+        let a = SendablePointer(corrected ? attention.total.pointer : attention.increment.pointer)
+        let vs = SendablePointer(corrected ? v.total.pointer : spikeOperand(v, mode, s, scratch: vMean))
+        let alpha: Float = corrected ? 1 / Float(s.t + 1) : 1
+        if corrected { output.beginUpdate(batch: s.batch) }
+        let os = SendablePointer(corrected ? output.total.pointer : output.increment.pointer)
         BLAS.withSingleThread {
             Parallel.forChunks(s.batch * h) { r in
                 for item in r {
                     let b = item / h, head = item % h
-                    BLAS.gemm(m: n, n: hd, k: n, a: a.base + item * n * n, lda: n, b: vs.base + b * n * d + head * hd,
-                              ldb: d, c: os.base + b * n * d + head * hd, ldc: d)
+                    BLAS.gemm(m: n, n: hd, k: n, alpha: alpha, a: a.base + item * n * n, lda: n,
+                              b: vs.base + b * n * d + head * hd, ldb: d, c: os.base + b * n * d + head * hd, ldc: d)
                 }
             }
         }
-        output.accumulate(batch: s.batch)
+        if corrected { output.finishUpdate(batch: s.batch) } else { output.accumulate(batch: s.batch) }
     }
 }
 

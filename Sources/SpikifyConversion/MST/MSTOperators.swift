@@ -28,7 +28,7 @@ private func sameShape(_ n: NodeContext) throws {
 private func nonlinearityInput(_ n: NodeContext) throws -> NonlinearityInput {
     let name = try n.string("input")
     guard let mode = NonlinearityInput(rawValue: name) else {
-        throw n.fail("attribute 'input' is '\(name)'; expected instantaneous or running_mean")
+        throw n.fail("attribute 'input' is '\(name)'; expected instantaneous, running_mean or running_mean_corrected")
     }
     return mode
 }

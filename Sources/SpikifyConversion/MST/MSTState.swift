@@ -15,8 +15,8 @@ public enum MaskSites: String, Sendable, Equatable, CaseIterable {
 public enum MSTMode: String, Sendable, Equatable, CaseIterable {
     /// MST as published: unsigned IF neurons; softmax and LayerNorm on each step's values.
     case standard
-    /// Softmax, LayerNorm, GELU and the attention products on the running means of their inputs (Spikify's
-    /// improvement).
+    /// Softmax, LayerNorm, GELU and the attention products on the running means of their inputs, corrected so that
+    /// each output's sum over steps is `t` times the function of the means (Spikify's improvement).
     case improved
     /// For ordinary pretrained ViTs: signed IF neurons at signed sites, per-step nonlinearities as `standard`.
     case signed
@@ -25,7 +25,7 @@ public enum MSTMode: String, Sendable, Equatable, CaseIterable {
 
     public var isSigned: Bool { self == .signed || self == .signedImproved }
     var nonlinearityInput: NonlinearityInput {
-        self == .improved || self == .signedImproved ? .runningMean : .instantaneous
+        self == .improved || self == .signedImproved ? .corrected : .instantaneous
     }
 }
 
