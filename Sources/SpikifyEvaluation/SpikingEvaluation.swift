@@ -98,9 +98,23 @@ public enum SpikingEvaluation {
                     + "(NaN or infinity) for images \(batch.lowerBound)..<\(batch.upperBound)")
             }
             a.add(range: batch, labels: data.labels, ann: annLogits.argmaxRows(), reference: referenceLogits.argmaxRows(),
-                  snn: r, logitDifference: Double(r.logits.maxAbsDifference(referenceLogits)))
+                  snn: r, logitDifference: Double(comparableLogits(r, converted.graph.semantics)
+                      .maxAbsDifference(referenceLogits)))
             progress?(batch.upperBound - range.lowerBound, range.count)
         }
         return a
+    }
+
+    /// The SNN's logits on the reference network's scale: with a summed readout of an input that enters on every
+    /// step, the sum over steps estimates `steps × ` the reference logits, so each sample's sum is divided by its
+    /// steps run; otherwise the logits as read out.
+    static func comparableLogits(_ r: SpikingBatchResult, _ semantics: SimulationSemantics) -> Tensor {
+        guard semantics.readout == .sum, semantics.inputCoding != .analogOnce else { return r.logits }
+        var logits = r.logits
+        let width = logits.count / max(r.stepsActive.count, 1)
+        for (s, steps) in r.stepsActive.enumerated() where steps > 0 {
+            for j in (s * width)..<((s + 1) * width) { logits.scalars[j] /= Float(steps) }
+        }
+        return logits
     }
 }
