@@ -45,7 +45,7 @@ struct ConversionArguments: ParsableArguments {
         return values
     }
 
-    @Option(name: .customLong("mst-mode"), help: "mst: standard (MST: unsigned IF, softmax/LayerNorm per step), improved (softmax/LayerNorm/GELU and the attention products on running means), signed (signed IF neurons for ordinary ViTs), signed-improved.")
+    @Option(name: .customLong("mst-mode"), help: "mst: standard (MST: unsigned IF, softmax/LayerNorm per step), improved (softmax/LayerNorm/GELU and the attention products on running means, sums over steps corrected to t·f(means)), signed (signed IF neurons for ordinary ViTs), signed-improved (both; converts ordinary ViTs).")
     var mstMode: String?
 
     @Option(name: .customLong("mask-ratio"), help: "mst: random spike masking ratio p in [0, 1) (keep probability 1 − p, no rescaling, fresh every step; default 0). Use the ratio the model was trained with.")

@@ -20,8 +20,8 @@ enum NonlinearityInput: String, Sendable {
     /// compounds from site to site.
     case runningMean = "running_mean"
     /// `y_t = t·f(m_t) − (t − 1)·f(m_{t−1})`: the output's sum over steps is exactly `t·f(m_t)`, so an IF neuron
-    /// downstream integrates `t` times the function of its upstream rates (the running-mean correction of the STA
-    /// paper, Jiang et al., ICLR 2024, §4.2, applied to MST's operators). Spikify's improved mode.
+    /// downstream integrates `t` times the function of its upstream rates (the correction `c_k` of STA's
+    /// temporal-corrective products, Jiang et al., ICLR 2024, §5.2, applied to MST's operators). Spikify's improved mode.
     case corrected = "running_mean_corrected"
 
     /// Whether the operator reads the running mean of its input.
@@ -312,7 +312,7 @@ private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: St
 /// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`); in
 /// running-mean mode, of their running means (the product of the rates, which spike trains with a common phase
 /// do not give on average); in corrected mode the sum over steps is `t·scale·mean(Q)·mean(K)ᵀ`, computed as
-/// `scale·ΣQ·ΣKᵀ/t` (the spike-spike product correction of SpikeZIP-TF, You et al., ICML 2024, §3.3, in float).
+/// `scale·ΣQ·ΣKᵀ/t` (as SpikeZIP-TF's spike-spike products, SESA, You et al., ICML 2024, in float).
 final class StepScoresLayer: SpikingOperator {
     let q: ValueSlot, k: ValueSlot, output: ValueSlot
     let heads: Int, scale: Float, mode: NonlinearityInput
