@@ -148,6 +148,13 @@ public struct EvaluationReport: Codable, Sendable {
     /// The method's intermediate networks between the ANN and the reference, in order (nil when it has none).
     public var stages: [Stage]?
     public var qann: QANN?
+    /// The method's settings as its converted state describes them (levels, mode, masking ratio, seed, …), sorted
+    /// by name: what tells two reports of one model and method apart.
+    public var methodSettings: [Setting]?
+    public struct Setting: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
     public var snn: SNN
     public var sites: [SiteStatistics] = []
     public var synapticEvents: [SynapticLayer] = []
@@ -198,6 +205,7 @@ public struct EvaluationReport: Codable, Sendable {
         method = converted.method
         levels = converted.levels
         burst = converted.burst
+        methodSettings = converted.state.description.sorted { $0.key < $1.key }.map { Setting(name: $0.key, value: $0.value) }
         samples = a.samples
         self.dataset = dataset
         blasCore = BLAS.coreName

@@ -108,6 +108,12 @@ public struct ReportDocument: Decodable, Sendable {
     public var reference: Reference?
     /// A method's intermediate networks between the ANN and the reference (same fields as ``Reference``).
     public var stages: [Reference]?
+    /// The method's settings (`method_settings`: name and value pairs, e.g. `mode`, `masking_ratio`).
+    public var methodSettings: [Setting]?
+    public struct Setting: Decodable, Sendable {
+        public var name: String?
+        public var value: String?
+    }
     public var snn: SNN?
     public var sites: [Site]?
     public var synapticEvents: [SynapticLayer]?

@@ -3,16 +3,37 @@ import Foundation
 /// Facts both renderers print, computed once from the reports: unique names, selected timesteps, and the
 /// value of a per-step list after the last step.
 enum ReportFacts {
-    /// Each report's title, made unique with `#2`, `#3` … where titles repeat (so legends stay unambiguous).
+    /// Each report's title, made unique where titles repeat (so legends stay unambiguous): first with the method
+    /// settings that differ among the reports sharing the title (e.g. `mode=improved`), then with `#2`, `#3` ….
     static func names(_ reports: [ReportDocument]) -> [String] {
+        let titles = distinguished(reports)
         var seen: [String: Int] = [:]
-        let counts = Dictionary(reports.map { ($0.title, 1) }, uniquingKeysWith: +)
-        return reports.map { report in
-            let title = report.title
+        let counts = Dictionary(titles.map { ($0, 1) }, uniquingKeysWith: +)
+        return titles.map { title in
             guard (counts[title] ?? 0) > 1 else { return title }
             seen[title, default: 0] += 1
             return "\(title) #\(seen[title] ?? 1)"
         }
+    }
+
+    /// Titles with `name=value` appended for each method setting whose value differs among the reports that
+    /// share a title.
+    static func distinguished(_ reports: [ReportDocument]) -> [String] {
+        var titles = reports.map(\.title)
+        for title in Set(titles) {
+            let group = titles.indices.filter { titles[$0] == title }
+            guard group.count > 1 else { continue }
+            let settings = group.map { i in
+                Dictionary((reports[i].methodSettings ?? []).compactMap { s in s.name.map { ($0, s.value ?? "") } },
+                           uniquingKeysWith: { a, _ in a })
+            }
+            let differing = Set(settings.flatMap(\.keys)).filter { key in Set(settings.map { $0[key] ?? "–" }).count > 1 }
+            guard !differing.isEmpty else { continue }
+            for (j, i) in group.enumerated() {
+                titles[i] = ([title] + differing.sorted().map { "\($0)=\(settings[j][$0] ?? "–")" }).joined(separator: " · ")
+            }
+        }
+        return titles
     }
 
     /// The timesteps shown in tables: 1, powers of two, and T.
