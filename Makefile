@@ -48,14 +48,16 @@ demo: build
 	@echo "== float GELU ViT, 32 calibrated levels (training-free, differential GELU)"
 	$(BIN) eval --model models/vit-mnist-gelu.h5 --method spikezip --levels 32 --calib models/data/mnist-calib.h5 --data models/data/mnist-test.h5 --timesteps $(TIMESTEPS) --until-quiet --report $(DEMO_OUT)/gelu-l32.json
 	@echo "== MST-trained ViT (QCFS L = 16, BatchNorm blocks): convert, then $(MST_TIMESTEPS) steps on the first $(MST_LIMIT) test images, MST's per-step semantics (standard) and Spikify's improved mode"
-	$(BIN) convert --model models/vit-mnist-mst16.h5 --method mst --out $(DEMO_OUT)/mst16-snn.h5
-	$(BIN) eval --model $(DEMO_OUT)/mst16-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16.json
-	$(BIN) eval --model models/vit-mnist-mst16.h5 --method mst --mst-mode improved --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-improved.json
+	$(BIN) convert --model models/vit-mnist-mst16.h5 --method mst --mst-mode standard --out $(DEMO_OUT)/mst16-standard-snn.h5
+	$(BIN) convert --model models/vit-mnist-mst16.h5 --method mst --mst-mode improved --out $(DEMO_OUT)/mst16-improved-snn.h5
+	$(BIN) eval --model $(DEMO_OUT)/mst16-standard-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-standard.json
+	$(BIN) eval --model $(DEMO_OUT)/mst16-improved-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-improved.json
 	@echo "== the same trained with random spike masking p = 0.75 (masks on Q, K and score spikes, seed 0), improved mode"
-	$(BIN) eval --model models/vit-mnist-mst16-mask75.h5 --method mst --mst-mode improved --mask-ratio 0.75 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-mask75-improved.json
+	$(BIN) convert --model models/vit-mnist-mst16-mask75.h5 --method mst --mst-mode improved --mask-ratio 0.75 --out $(DEMO_OUT)/mst16-mask75-improved-snn.h5
+	$(BIN) eval --model $(DEMO_OUT)/mst16-mask75-improved-snn.h5 --data models/data/mnist-test.h5 --timesteps $(MST_TIMESTEPS) --limit $(MST_LIMIT) --report $(DEMO_OUT)/mst16-mask75-improved.json
 	@echo "== MST side by side (accuracy, agreement with the QCFS network and spikes at every step): $(DEMO_OUT)/mst.md, $(DEMO_OUT)/mst.html"
-	$(BIN) report $(DEMO_OUT)/mst16.json $(DEMO_OUT)/mst16-improved.json $(DEMO_OUT)/mst16-mask75-improved.json --title "MST on the bundled MST-trained ViT" --out $(DEMO_OUT)/mst.md
-	$(BIN) report $(DEMO_OUT)/mst16.json $(DEMO_OUT)/mst16-improved.json $(DEMO_OUT)/mst16-mask75-improved.json --title "MST on the bundled MST-trained ViT" --out $(DEMO_OUT)/mst.html
+	$(BIN) report $(DEMO_OUT)/mst16-standard.json $(DEMO_OUT)/mst16-improved.json $(DEMO_OUT)/mst16-mask75-improved.json --title "MST on the bundled MST-trained ViT" --out $(DEMO_OUT)/mst.md
+	$(BIN) report $(DEMO_OUT)/mst16-standard.json $(DEMO_OUT)/mst16-improved.json $(DEMO_OUT)/mst16-mask75-improved.json --title "MST on the bundled MST-trained ViT" --out $(DEMO_OUT)/mst.html
 	@cat $(DEMO_OUT)/mst.md
 	@echo "== STA on the float GELU ViT (training-free: UGOs fitted, thresholds calibrated for T = $(STA_TIMESTEPS)), first $(STA_LIMIT) test images"
 	$(BIN) convert --model models/vit-mnist-gelu.h5 --method sta --calib models/data/mnist-calib.h5 --timesteps $(STA_TIMESTEPS) --out $(DEMO_OUT)/gelu-sta.h5
