@@ -240,9 +240,15 @@ final class MSTTests: XCTestCase {
         return (try ConversionMethods.convert(model, method: "mst", options: options), data)
     }
 
-    /// Same seed, same spikes and logits per sample for batch sizes 1, 5 and 16 and for reversed batch order.
+    /// Same seed, same spikes and logits per sample for batch sizes 1, 5 and 16 and for reversed batch order, in
+    /// MST's per-step semantics and in the improved mode.
     func testIdenticalResultsAcrossBatchSizes() throws {
-        let (c, data) = try calibratedMST()
+        try identicalResultsAcrossBatchSizes(mode: "standard")
+        try identicalResultsAcrossBatchSizes(mode: "improved")
+    }
+
+    private func identicalResultsAcrossBatchSizes(mode: String) throws {
+        let (c, data) = try calibratedMST(mode: mode)
         let images = sixteenImages(data)
         func run(batch: Int, order: [Int]) throws -> (logits: [[Float]], spikes: [Int]) {
             let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
@@ -263,11 +269,11 @@ final class MSTTests: XCTestCase {
         XCTAssertGreaterThan(one.spikes.reduce(0, +), 0)
         for (batch, order) in [(5, Array(0..<16)), (16, Array(0..<16)), (5, Array((0..<16).reversed()))] {
             let other = try run(batch: batch, order: order)
-            XCTAssertEqual(other.logits, one.logits, "batch \(batch)")
-            XCTAssertEqual(other.spikes, one.spikes, "batch \(batch)")
+            XCTAssertEqual(other.logits, one.logits, "\(mode), batch \(batch)")
+            XCTAssertEqual(other.spikes, one.spikes, "\(mode), batch \(batch)")
         }
         // Masking really removes spikes: the same network with ratio 0 fires more.
-        let (unmasked, _) = try calibratedMST(ratio: 0)
+        let (unmasked, _) = try calibratedMST(mode: mode, ratio: 0)
         let full = try SpikingExecutor(graph: unmasked.graph, batchCapacity: 16).run(images, timesteps: 10)
         XCTAssertGreaterThan(full.sampleSpikes.reduce(0, +), one.spikes.reduce(0, +))
     }
