@@ -106,7 +106,7 @@ public enum SpikingEvaluation {
     }
 
     /// The SNN's logits on the reference network's scale: with a summed readout of an input that enters on every
-    /// step, the sum over steps estimates `steps × ` the reference logits, so each sample's sum is divided by its
+    /// step, the sum over steps estimates the reference logits times the steps, so each sample's sum is divided by its
     /// steps run; otherwise the logits as read out.
     static func comparableLogits(_ r: SpikingBatchResult, _ semantics: SimulationSemantics) -> Tensor {
         guard semantics.readout == .sum, semantics.inputCoding != .analogOnce else { return r.logits }
