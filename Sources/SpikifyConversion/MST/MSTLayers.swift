@@ -21,7 +21,8 @@ enum NonlinearityInput: String, Sendable {
     case runningMean = "running_mean"
     /// `y_t = t·f(m_t) − (t − 1)·f(m_{t−1})`: the output's sum over steps is exactly `t·f(m_t)`, so an IF neuron
     /// downstream integrates `t` times the function of its upstream rates (the correction `c_k` of STA's
-    /// temporal-corrective products, Jiang et al., ICLR 2024, §5.2, applied to MST's operators). Spikify's improved mode.
+    /// temporal-corrective products, Jiang et al., ICLR 2024, §5.2, applied to MST's operators). Spikify's
+    /// improved mode.
     case corrected = "running_mean_corrected"
 
     /// Whether the operator reads the running mean of its input.
@@ -261,7 +262,9 @@ final class StepSoftmaxLayer: SpikingOperator {
         let softmax = { (y: UnsafeMutablePointer<Float>) in
             copyOperand(self.input, self.mode, s, count: rows * w, into: y)
             let ys = SendablePointer(y)
-            Parallel.forChunks(rows, minimumPerChunk: 64) { r in Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w) }
+            Parallel.forChunks(rows, minimumPerChunk: 64) { r in
+                Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w)
+            }
         }
         if mode == .corrected { return sendCorrected(output, s, softmax) }
         softmax(output.increment.pointer)
