@@ -82,36 +82,49 @@ final class IntegrateFireLayer: SpikeEmitter {
         stepSpikes.moveBlock(from: from, to: to, size: 1)
     }
 
+    /// Samples run in parallel; each writes its spikes as its increments, adds them to its totals and sets its
+    /// row flags in the same pass (the arithmetic of ``ValueSlot/accumulate(batch:)``, so results do not depend on
+    /// the batch or the cores).
     func step(_ s: StepContext) {
-        let n = neuronsPerSample, theta = threshold
-        let v = membrane.pointer, x = input.increment.pointer, y = output.increment.pointer
-        var any = false
-        for p in 0..<s.batch {
-            var fired = 0
-            for i in 0..<n {
-                let j = p * n + i
-                var u = v[j] + x[j]
-                var spike: Float = 0
-                if u >= theta {
-                    u -= theta
-                    spike = theta
-                } else if signed && u < 0 {
-                    u += theta
-                    spike = -theta
+        let n = neuronsPerSample, rows = output.info.rows, width = output.info.width
+        let theta = threshold, signed = signed, masked = masked, keep = keep, stream = stream
+        let seed = s.seed, t = s.t, samples = SendablePointer(s.samples)
+        let v = SendablePointer(membrane.pointer), x = SendablePointer(input.increment.pointer)
+        let y = SendablePointer(output.increment.pointer), total = SendablePointer(output.total.pointer)
+        let fired = SendablePointer(stepSpikes.pointer), output = output
+        Parallel.forChunks(s.batch) { chunk in
+            for p in chunk {
+                let base = p * n
+                var count = 0
+                for r in 0..<rows {
+                    var any = false
+                    for i in (base + r * width)..<(base + (r + 1) * width) {
+                        var u = v.base[i] + x.base[i]
+                        var spike: Float = 0
+                        if u >= theta {
+                            u -= theta
+                            spike = theta
+                        } else if signed && u < 0 {
+                            u += theta
+                            spike = -theta
+                        }
+                        v.base[i] = u
+                        if spike != 0 && masked {
+                            let bits = CounterRandom.bits(seed: seed, sample: samples.base[p], step: t, stream: stream,
+                                                          element: i - base)
+                            if !(CounterRandom.unit(bits) < keep) { spike = 0 }
+                        }
+                        y.base[i] = spike
+                        total.base[i] += spike
+                        if spike != 0 { count += 1; any = true }
+                    }
+                    output.setRow(p * rows + r, changed: any)
                 }
-                v[j] = u
-                if spike != 0 && masked
-                    && !(CounterRandom.unit(s.randomBits(stream: stream, position: p, element: i)) < keep) {
-                    spike = 0
-                }
-                if spike != 0 { fired += 1 }
-                y[j] = spike
+                fired.base[p] = count
             }
-            stepSpikes[p] = fired
-            any = any || fired > 0
         }
-        output.accumulate(batch: s.batch)
-        stepLargestSpike = any ? 1 : 0
+        output.finishStep(batch: s.batch)
+        stepLargestSpike = (0..<s.batch).contains { stepSpikes[$0] > 0 } ? 1 : 0
     }
 }
 
