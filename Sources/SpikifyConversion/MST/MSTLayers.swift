@@ -223,18 +223,28 @@ final class StepBatchNormLayer: SpikingOperator {
     }
 }
 
-/// The operand a row nonlinearity reads: this step's increment, or the running mean `total/(t+1)` copied into
+/// Writes the running mean `total/(t+1)` of `input` (the whole batch) into `m`.
+private func writeRunningMean(_ input: ValueSlot, _ s: StepContext, into m: UnsafeMutablePointer<Float>) {
+    let inverse = 1 / Float(s.t + 1), total = input.total.pointer
+    for i in 0..<(s.batch * input.info.perSample) { m[i] = total[i] * inverse }
+}
+
+/// The operand an operator reads: this step's increment, or (running-mean modes) the running mean written into
 /// `scratch`.
-private func nonlinearityOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, count: Int,
-                                 scratch: FloatBuffer) -> UnsafePointer<Float> {
-    switch mode {
-    case .instantaneous:
-        return UnsafePointer(input.increment.pointer)
-    case .runningMean, .corrected:
-        let inverse = 1 / Float(s.t + 1), total = input.total.pointer, m = scratch.pointer
-        for i in 0..<count { m[i] = total[i] * inverse }
-        return UnsafePointer(m)
+private func operand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, scratch: FloatBuffer)
+    -> UnsafeMutablePointer<Float> {
+    guard mode.readsRunningMean else { return input.increment.pointer }
+    writeRunningMean(input, s, into: scratch.pointer)
+    return scratch.pointer
+}
+
+/// Copies this step's increment, or the running mean, of `input` into `y` (for operators that work in place).
+private func copyOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext,
+                         into y: UnsafeMutablePointer<Float>) {
+    guard mode.readsRunningMean else {
+        return y.update(from: input.increment.pointer, count: s.batch * input.info.perSample)
     }
+    writeRunningMean(input, s, into: y)
 }
 
 /// LayerNorm of each row, on this step's value or on the running mean.
@@ -253,7 +263,7 @@ final class StepLayerNormLayer: SpikingOperator {
 
     func step(_ s: StepContext) {
         let rows = s.batch * input.info.rows, d = input.info.width
-        let x = nonlinearityOperand(input, mode, s, count: rows * d, scratch: scratch)
+        let x = UnsafePointer(operand(input, mode, s, scratch: scratch))
         let normalize = { (y: UnsafeMutablePointer<Float>) in
             Kernels.layerNorm(x, rows: rows, width: d, gamma: self.gamma.pointer, beta: self.beta.pointer,
                               eps: self.eps, into: y)
@@ -273,7 +283,7 @@ final class StepSoftmaxLayer: SpikingOperator {
     func step(_ s: StepContext) {
         let rows = s.batch * input.info.rows, w = input.info.width
         let softmax = { (y: UnsafeMutablePointer<Float>) in
-            copyOperand(self.input, self.mode, s, count: rows * w, into: y)
+            copyOperand(self.input, self.mode, s, into: y)
             let ys = SendablePointer(y)
             Parallel.forChunks(rows, minimumPerChunk: 64) { r in
                 Kernels.softmax(ys.base + r.lowerBound * w, rows: r.count, width: w)
@@ -285,13 +295,6 @@ final class StepSoftmaxLayer: SpikingOperator {
     }
 }
 
-/// Copies this step's increment or the running mean `total/(t+1)` of `input` into `y`.
-private func copyOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, count: Int,
-                         into y: UnsafeMutablePointer<Float>) {
-    guard mode.readsRunningMean else { return y.update(from: input.increment.pointer, count: count) }
-    let inverse = 1 / Float(s.t + 1), total = input.total.pointer
-    for i in 0..<count { y[i] = total[i] * inverse }
-}
 
 /// Exact GELU of each element, on this step's value or on the running mean (signed mode of GELU ViTs).
 final class StepGELULayer: SpikingOperator {
@@ -302,7 +305,7 @@ final class StepGELULayer: SpikingOperator {
     func step(_ s: StepContext) {
         let count = s.batch * input.info.perSample
         let gelu = { (y: UnsafeMutablePointer<Float>) in
-            copyOperand(self.input, self.mode, s, count: count, into: y)
+            copyOperand(self.input, self.mode, s, into: y)
             Kernels.gelu(y, count: count)
         }
         if mode == .corrected { return sendCorrected(output, s, gelu) }
@@ -311,19 +314,6 @@ final class StepGELULayer: SpikingOperator {
     }
 }
 
-/// This step's spike input, or (running-mean mode) its running mean `total/(t+1)` copied into `scratch`.
-private func spikeOperand(_ input: ValueSlot, _ mode: NonlinearityInput, _ s: StepContext, scratch: FloatBuffer)
-    -> UnsafeMutablePointer<Float> {
-    switch mode {
-    case .instantaneous:
-        return input.increment.pointer
-    case .runningMean, .corrected:
-        let count = s.batch * input.info.perSample, inverse = 1 / Float(s.t + 1)
-        let total = input.total.pointer, m = scratch.pointer
-        for i in 0..<count { m[i] = total[i] * inverse }
-        return m
-    }
-}
 
 /// Per head, `S_t = scale · Q_t·K_tᵀ` of this step's Q and K spikes (`[N, D]` each → `[H·N, N]`); in
 /// running-mean mode, of their running means (the product of the rates, which spike trains with a common phase
@@ -344,8 +334,8 @@ final class StepScoresLayer: SpikingOperator {
     func step(_ s: StepContext) {
         let n = q.info.rows, d = q.info.width, hd = d / heads, h = heads
         let corrected = mode == .corrected
-        let qs = SendablePointer(corrected ? q.total.pointer : spikeOperand(q, mode, s, scratch: qMean))
-        let ks = SendablePointer(corrected ? k.total.pointer : spikeOperand(k, mode, s, scratch: kMean))
+        let qs = SendablePointer(corrected ? q.total.pointer : operand(q, mode, s, scratch: qMean))
+        let ks = SendablePointer(corrected ? k.total.pointer : operand(k, mode, s, scratch: kMean))
         let alpha = corrected ? scale / Float(s.t + 1) : scale
         if corrected { output.beginUpdate(batch: s.batch) }
         let ys = SendablePointer(corrected ? output.total.pointer : output.increment.pointer)
@@ -379,7 +369,7 @@ final class StepWeightedValuesLayer: SpikingOperator {
         let n = v.info.rows, d = v.info.width, hd = d / heads, h = heads
         let corrected = mode == .corrected
         let a = SendablePointer(corrected ? attention.total.pointer : attention.increment.pointer)
-        let vs = SendablePointer(corrected ? v.total.pointer : spikeOperand(v, mode, s, scratch: vMean))
+        let vs = SendablePointer(corrected ? v.total.pointer : operand(v, mode, s, scratch: vMean))
         let alpha: Float = corrected ? 1 / Float(s.t + 1) : 1
         if corrected { output.beginUpdate(batch: s.batch) }
         let os = SendablePointer(corrected ? output.total.pointer : output.increment.pointer)
