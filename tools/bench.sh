@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Spikify's performance figures in one run (docs/performance.md), release build, each ratio measured in this run:
 #   ANN vs PyTorch/timm     ViT-Tiny and ViT-Small geometries, random weights, batch 1 and 16
-#   SNN vs ANN              the bundled QAT QANN until quiet (batch 16); ViT-Tiny geometry per simulated step
+#   SNN vs ANN              the bundled QAT QANN until quiet (batch 16; single spikes, then --burst 4, 8 and 16, all
+#                           exact at quiescence); ViT-Tiny geometry per simulated step
 #   SNN vs SpikingJelly     SpikingJelly 2.0's SpikeZIP-TF recipe on the bundled QANN at T = 32 (batch 16)
 #   peak RSS, the OpenBLAS kernel (with a warning and its fix when it is older than the CPU), scaling curves.
 #   tools/bench.sh     (make bench builds and sets up the venv first; SECONDS_PER=3 per measurement)
@@ -43,8 +44,14 @@ snn = find(r"until_quiet ms_per_image ([\d.]+)")
 ann = find(r"ann_ms_per_image ([\d.]+)")
 if snn and ann:
     print(f"SNN vs ANN, bundled QANN until quiet, batch 16: {snn:.2f} vs {ann:.3f} ms/image -> {snn / ann:.1f}x the ANN")
-exact = find(r"exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
+exact = find(r"snn bundled_qann exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
 print(f"  exactness: {exact or 'n/a'}")
+# Burst spikes (--burst B, an explicit option): fewer steps, still bit for bit the QANN once quiet.
+for m in re.finditer(r"snn bundled_qann burst (\d+) batch \d+ images \d+ until_quiet ms_per_image ([\d.]+) "
+                     r"ann_ms_per_image ([\d.]+) ratio [\d.]+ steps (\d+)", text):
+    b, ms, a, steps = int(m.group(1)), float(m.group(2)), float(m.group(3)), int(m.group(4))
+    ex = find(rf"snn bundled_qann burst {b} exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
+    print(f"  --burst {b:2}: {ms:.2f} vs {a:.3f} ms/image -> {ms / a:.1f}x the ANN ({steps} steps; {ex})")
 step = find(r"step_per_ann ([\d.]+)")
 if step:
     print(f"ViT-Tiny geometry, batch 4: one simulated step = {step:.2f} ANN forwards")
@@ -57,4 +64,7 @@ if sj and t32:
     agree = find(r"spikingjelly_spikezip .* (agreement_with_qann \S+)", str)
     print(f"SNN vs SpikingJelly SpikeZIP-TF recipe, T = 32, batch 16: {t32:.2f} vs {sj:.1f} ms/image -> "
           f"Spikify {sj / t32:.1f}x faster (SpikingJelly {agree})")
+    for m in re.finditer(r"snn bundled_qann burst (\d+) batch \d+ T 32 ms_per_image ([\d.]+)", text):
+        b, ms = int(m.group(1)), float(m.group(2))
+        print(f"  --burst {b:2}: {ms:.2f} vs {sj:.1f} ms/image -> Spikify {sj / ms:.1f}x faster")
 PYEOF

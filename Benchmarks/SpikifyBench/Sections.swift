@@ -25,31 +25,48 @@ func bundledSection(model path: String, data: String, batch: Int, images count: 
     let batches = stride(from: 0, to: n, by: batch).map { dataset.batch($0..<min(n, $0 + batch)) }
     let ann = ViTForward(model)
     let annTime = medianSeconds(seconds: seconds) { for x in batches { _ = ann.logits(x) } } / Double(n)
-    let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
+    // The default single-spike neurons, then burst spikes (an explicit option, exact at quiescence too).
+    for b in [1, 4, 8, c.levels ?? 16] {
+        try bundledRuns(b == 1 ? c.graph : try c.withBurst(b).graph, reference: c.reference, burst: b,
+                        batches: batches, images: n, batch: batch, annTime: annTime, seconds: seconds)
+    }
+}
+
+/// The bundled QANN's SNN with burst spikes of up to `burst` per step (1: SpikeZIP-TF's neurons, the default; more:
+/// `--burst B`, docs/latency.md): until quiet and at T = 32 against the ANN, agreement and max |Δlogit| against the
+/// QANN (0 in every mode), time by operator.
+private func bundledRuns(_ graph: SpikingGraph, reference: ReferenceNetwork, burst: Int, batches: [Tensor],
+                         images n: Int, batch: Int, annTime: Double, seconds: Double) throws {
+    let executor = try SpikingExecutor(graph: graph, batchCapacity: batch)
     func snnTime(_ T: Int) -> Double {
         medianSeconds(seconds: seconds) { for x in batches { _ = try? executor.run(x, timesteps: T) } } / Double(n)
     }
     let quiet = snnTime(256), capped = snnTime(32)
-    // Exactness: settled logits against the reference (QANN) logits, and the steps run.
+    // Settled logits against the reference (QANN) logits, and the steps run.
     var agree = 0, maxDelta: Float = 0, steps = 0
     for x in batches {
         let run = try executor.run(x, timesteps: 256)
-        let reference = c.reference.logits(x)
-        agree += zip(run.logits.argmaxRows(), reference.argmaxRows()).filter { $0 == $1 }.count
-        maxDelta = zip(run.logits.scalars, reference.scalars).reduce(maxDelta) { max($0, abs($1.0 - $1.1)) }
+        let logits = reference.logits(x)
+        agree += zip(run.logits.argmaxRows(), logits.argmaxRows()).filter { $0 == $1 }.count
+        maxDelta = zip(run.logits.scalars, logits.scalars).reduce(maxDelta) { max($0, abs($1.0 - $1.1)) }
         steps = max(steps, run.stepsRun)
     }
-    print(String(format: "snn bundled_qann batch %d images %d until_quiet ms_per_image %.3f ann_ms_per_image %.4f "
-                 + "ratio %.1f steps %d", batch, n, 1000 * quiet, 1000 * annTime, quiet / annTime, steps))
-    print(String(format: "snn bundled_qann batch %d T 32 ms_per_image %.3f", batch, 1000 * capped))
-    print(String(format: "snn bundled_qann exact agreement_with_qann %.1f%% max_abs_dlogit %g",
-                 100 * Double(agree) / Double(n), maxDelta))
+    let tag = burst == 1 ? "snn bundled_qann" : "snn bundled_qann burst \(burst)"
+    print(String(format: "%@ batch %d images %d until_quiet ms_per_image %.3f ann_ms_per_image %.4f "
+                 + "ratio %.1f steps %d", tag, batch, n, 1000 * quiet, 1000 * annTime, quiet / annTime, steps))
+    print(String(format: "%@ batch %d T 32 ms_per_image %.3f", tag, batch, 1000 * capped))
+    print(String(format: "%@ exact agreement_with_qann %.1f%% max_abs_dlogit %g", tag, 100 * Double(agree) / Double(n),
+                 maxDelta))
     executor.timesOperators = true
     for x in batches { _ = try executor.run(x, timesteps: 256) }
+    print("\(tag) time_by_operator " + timeByOperator(executor))
+}
+
+/// The executor's time by operator kind (``SpikingExecutor/operatorSeconds``) as shares, largest first.
+private func timeByOperator(_ executor: SpikingExecutor) -> String {
     let all = executor.operatorSeconds.values.reduce(0, +)
-    let parts = executor.operatorSeconds.sorted { $0.value > $1.value }
-        .map { String(format: "%@ %.0f%%", $0.key, 100 * $0.value / all) }
-    print("snn bundled_qann time_by_operator " + parts.joined(separator: ", "))
+    return executor.operatorSeconds.sorted { $0.value > $1.value }
+        .map { String(format: "%@ %.0f%%", $0.key, 100 * $0.value / all) }.joined(separator: ", ")
 }
 
 /// ViT-Tiny geometry (random weights, 16 calibrated levels): one simulated step against one ANN forward at the same
@@ -64,6 +81,9 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     let snnTime = medianSeconds(seconds: seconds, runs: 2) { _ = try? executor.run(x, timesteps: steps) } / Double(steps)
     print(String(format: "tiny_step batch %d steps %d ms_per_step %.1f ann_ms_per_forward %.1f step_per_ann %.2f",
                  batch, steps, 1000 * snnTime, 1000 * annTime, snnTime / annTime))
+    executor.timesOperators = true
+    _ = try executor.run(x, timesteps: steps)
+    print("tiny_step time_by_operator " + timeByOperator(executor))
     let annRSS = try runSelf(["--rss-probe", "ann", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
     let snnRSS = try runSelf(["--rss-probe", "snn", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
     if let a = Double(annRSS), let s = Double(snnRSS) {

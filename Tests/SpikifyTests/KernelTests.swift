@@ -10,6 +10,29 @@ import Spikify
 
 /// Row kernels against their definitions (Foundation's libm as the independent reference).
 final class KernelTests: XCTestCase {
+    /// The buffers behind every operator's state: zeroing and block moves are raw memory operations, which must
+    /// give what an element-by-element loop gives for each element type used (Float, Int, Int32, UInt8).
+    func testScalarBufferZeroAndBlockMovesForEveryElementType() {
+        func check<E: Numeric & Sendable & Equatable>(_ make: (Int) -> E) {
+            let values = (0..<24).map(make)
+            let b = ScalarBuffer<E>(values)
+            XCTAssertEqual(b.array, values)
+            b.moveBlock(from: 3, to: 1, size: 6)  // elements 18..<24 onto 6..<12
+            var expected = values
+            expected.replaceSubrange(6..<12, with: values[18..<24])
+            XCTAssertEqual(b.array, expected)
+            b[5] = make(23)
+            XCTAssertEqual(b[5], make(23))
+            b.zero()
+            XCTAssertEqual(b.array, Array(repeating: 0, count: 24))
+            XCTAssertEqual(ScalarBuffer<E>(count: 7).array, Array(repeating: 0, count: 7))
+        }
+        check { Float($0) * -1.5 + 0.25 }
+        check { $0 * 1_000_003 - 7 }
+        check { Int32($0) - 12 }
+        check { UInt8($0 + 200) }
+    }
+
     func testExpIsWithinAFewUlps() {
         var worst: Double = 0
         for i in 0...200_000 {

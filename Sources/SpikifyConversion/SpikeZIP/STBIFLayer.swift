@@ -8,6 +8,8 @@ import SpikifySpiking
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the
 /// incremental `u += x_t/θ; u −= k`), so that once the input settles the count is exactly
 /// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
+/// Only the count is state: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a division
+/// costs less than storing and reloading it, and the same Float comes out every time).
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|.
 final class STBIFLayer: SpikeEmitter {
     let site: String
@@ -16,8 +18,6 @@ final class STBIFLayer: SpikeEmitter {
     let lower: Int32, upper: Int32
     /// Largest spike B (1: the paper's single-spike neuron).
     let burst: Int32
-    /// `X̂/θ + 0.5`, refreshed when the input changes.
-    let drive: FloatBuffer
     /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type).
     let count: FloatBuffer
     let stepSpikes: ScalarBuffer<Int>
@@ -36,7 +36,6 @@ final class STBIFLayer: SpikeEmitter {
         self.lower = Int32(lower)
         self.upper = Int32(upper)
         self.burst = Int32(burst)
-        drive = FloatBuffer(count: batch * input.info.perSample)
         count = FloatBuffer(count: batch * input.info.perSample)
         stepSpikes = ScalarBuffer<Int>(count: batch)
         stepEvents = ScalarBuffer<Int>(count: batch)
@@ -44,7 +43,6 @@ final class STBIFLayer: SpikeEmitter {
     }
 
     func reset(batch: Int) {
-        drive.pointer.update(repeating: 0.5, count: drive.count)
         count.zero()
         stepSpikes.zero()
         stepEvents.zero()
@@ -53,7 +51,6 @@ final class STBIFLayer: SpikeEmitter {
     }
 
     func moveSample(from: Int, to: Int) {
-        drive.moveBlock(from: from, to: to, size: neuronsPerSample)
         count.moveBlock(from: from, to: to, size: neuronsPerSample)
         stepSpikes.moveBlock(from: from, to: to, size: 1)
         stepEvents.moveBlock(from: from, to: to, size: 1)
@@ -61,11 +58,11 @@ final class STBIFLayer: SpikeEmitter {
     }
 
     /// Only rows (tokens) whose input changed or that fired at the last step can fire: a row with an unchanged
-    /// drive and count that was silent stays silent, and its increments are already zero. Others cost nothing.
+    /// input and count that was silent stays silent, and its increments are already zero. Others cost nothing.
     func step(_ context: StepContext) {
         let batch = context.batch
         let rows = input.info.rows, w = input.info.width
-        let x = SendablePointer(input.total.pointer), v = SendablePointer(drive.pointer)
+        let x = SendablePointer(input.total.pointer)
         let y = SendablePointer(output.total.pointer), dy = SendablePointer(output.increment.pointer)
         let s = SendablePointer(count.pointer), spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
@@ -75,12 +72,8 @@ final class STBIFLayer: SpikeEmitter {
             for sample in samples {
                 var emitted = 0, firedNeurons = 0, widest = 0
                 for r in (sample * rows)..<((sample + 1) * rows) {
-                    let refresh = input.rowChanged(r)
-                    guard refresh || fired.base[r] != 0 else { continue }
-                    if refresh {  // the QANN's x/s + 0.5, bit for bit
-                        for i in (r * w)..<((r + 1) * w) { v.base[i] = x.base[i] / theta + 0.5 }
-                    }
-                    let row = Self.fireRow((r * w)..<((r + 1) * w), drive: v.base, count: s.base, total: y.base,
+                    guard input.rowChanged(r) || fired.base[r] != 0 else { continue }
+                    let row = Self.fireRow((r * w)..<((r + 1) * w), input: x.base, count: s.base, total: y.base,
                                            increment: dy.base, theta: theta, lower: lo, upper: hi, burst: b)
                     emitted &+= row.spikes
                     firedNeurons &+= row.events
@@ -102,7 +95,7 @@ final class STBIFLayer: SpikeEmitter {
     /// non-zero spikes and the largest |k|. Branch-free, in Float, with integer reductions, so it vectorises.
     @inline(__always)
     private static func fireRow(
-        _ range: Range<Int>, drive v: UnsafeMutablePointer<Float>, count s: UnsafeMutablePointer<Float>,
+        _ range: Range<Int>, input x: UnsafePointer<Float>, count s: UnsafeMutablePointer<Float>,
         total y: UnsafeMutablePointer<Float>, increment dy: UnsafeMutablePointer<Float>,
         theta: Float, lower: Float, upper: Float, burst: Float
     ) -> (spikes: Int, events: Int, largest: Int) {
@@ -112,7 +105,8 @@ final class STBIFLayer: SpikeEmitter {
         precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
         for i in range {
             let c = s[i]
-            let spike = STBIFNeuron.fireBranchless(v[i] - c, count: c, lower: lower, upper: upper, burst: burst)
+            let drive = x[i] / theta + 0.5  // the QANN's x/s + 0.5, bit for bit
+            let spike = STBIFNeuron.fireBranchless(drive - c, count: c, lower: lower, upper: upper, burst: burst)
             let updated = c + spike
             s[i] = updated
             y[i] = updated * theta

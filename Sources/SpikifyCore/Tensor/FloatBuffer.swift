@@ -3,13 +3,15 @@
 ///
 /// Sendable by convention: concurrent workers write disjoint ranges.
 package final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendable {
-    package let pointer: UnsafeMutablePointer<Element>
+    @usableFromInline package let pointer: UnsafeMutablePointer<Element>
     package let count: Int
 
     package init(count: Int) {
+        precondition(_isPOD(Element.self), "ScalarBuffer holds plain scalars only")
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
+                                                          count: max(count, 1) * MemoryLayout<Element>.stride)
     }
 
     package convenience init(_ values: [Element]) {
@@ -22,14 +24,22 @@ package final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendab
     package var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     package var array: [Element] { Array(buffer) }
 
-    package func zero() { pointer.update(repeating: 0, count: count) }
-
-    /// Copies block `from` onto block `to`, blocks being `size` consecutive elements (one sample's state).
-    @inline(__always) public func moveBlock(from: Int, to: Int, size: Int) {
-        (pointer + to * size).update(from: pointer + from * size, count: size)
+    /// Zeroes every element: one `memset` (the element type is a plain scalar, whose zero is all-zero bits; a
+    /// generic element-by-element loop would go through value witnesses in other modules).
+    package func zero() {
+        UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
+                                                          count: count * MemoryLayout<Element>.stride)
     }
 
-    @inline(__always) public subscript(i: Int) -> Element {
+    /// Copies block `from` onto block `to`, blocks being `size` consecutive elements (one sample's state); one
+    /// `memmove`, for the same reason as ``zero()``.
+    @inline(__always) public func moveBlock(from: Int, to: Int, size: Int) {
+        UnsafeMutableRawPointer(pointer + to * size).copyMemory(from: pointer + from * size,
+                                                                byteCount: size * MemoryLayout<Element>.stride)
+    }
+
+    /// Inlinable so that other modules' loops get it specialised (a generic call per element otherwise).
+    @inlinable public subscript(i: Int) -> Element {
         get { pointer[i] }
         set { pointer[i] = newValue }
     }

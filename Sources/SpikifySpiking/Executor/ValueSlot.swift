@@ -18,11 +18,13 @@ package final class ValueSlot: @unchecked Sendable {
     package let total: FloatBuffer
     package let increment: FloatBuffer
     /// Per row of the batch: 1 when its increment may be non-zero this step (see the type's notes).
-    package let rowFlags: ScalarBuffer<UInt8>
+    @usableFromInline package let rowFlags: ScalarBuffer<UInt8>
     /// Whether ``rowFlags`` describe this step (false after a direct write of ``changed``).
-    package private(set) var rowsKnown = true
+    @exclusivity(unchecked) @usableFromInline package private(set) var rowsKnown = true
     /// False when no increment of the batch is non-zero this step (consumers then skip their work).
-    package var changed = false { didSet { rowsKnown = false } }
+    /// (Exclusivity is not checked at run time for these two flags: the hot loops read them for every row, and only
+    /// the operator that produces this value writes them, between parallel phases.)
+    @exclusivity(unchecked) @usableFromInline package var changed = false { didSet { rowsKnown = false } }
 
     package init(_ info: ValueInfo, batch: Int) {
         self.info = info
@@ -46,7 +48,7 @@ package final class ValueSlot: @unchecked Sendable {
     }
 
     /// Whether row `r` of the batch (sample·rows + row) may have a non-zero increment this step.
-    @inline(__always) package func rowChanged(_ r: Int) -> Bool {
+    @inlinable package func rowChanged(_ r: Int) -> Bool {
         changed && (!rowsKnown || rowFlags[r] != 0)
     }
 
