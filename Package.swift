@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The targets follow the pipeline, and data flows one way (docs/architecture.md):
-// HDF5 → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation / SpikifyExport →
+// HDF5, SpikifySIMD → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation / SpikifyExport →
 // Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside them and SpikifyEvaluation uses it.
 // Nothing imports a target above it; SwiftPM enforces that.
 let package = Package(
@@ -28,15 +28,19 @@ let package = Package(
         .target(name: "HDF5Probe", dependencies: ["CHDF5"]),
         // A small Swift wrapper over the HDF5 C API: files, groups, datasets, attributes, typed errors.
         .target(name: "HDF5", dependencies: ["CHDF5", "HDF5Probe"]),
+        // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows) in C, compiled for AVX-512, AVX2 and baseline
+        // x86-64 at once and picked at load time; each mirrors its Swift definition operation for operation.
+        .target(name: "SpikifySIMD"),
         // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
-        .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS"]),
+        .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS", "SpikifySIMD"]),
         // ViT configuration and weights, importers (layouts, config inference), the ANN forward with its site hook.
         .target(name: "SpikifyModel", dependencies: ["SpikifyCore", "HDF5"]),
         // The spiking core: graphs of operator nodes, the open operator registry, simulation semantics,
         // counter-based randomness, the executor and its per-step statistics. Knows no conversion method.
         .target(name: "SpikifySpiking", dependencies: ["SpikifyCore", "SpikifyModel"]),
         // Calibration, quantization and one folder per conversion method (its operators, semantics, reference).
-        .target(name: "SpikifyConversion", dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "HDF5"]),
+        .target(name: "SpikifyConversion",
+                dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "HDF5", "SpikifySIMD"]),
         // Datasets (streamed), mergeable evaluation over timesteps, reports, method comparison; report pages and
         // energy lines through SpikifyReport (which depends on Foundation only).
         .target(name: "SpikifyEvaluation",
@@ -66,7 +70,7 @@ let package = Package(
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
         .testTarget(name: "SpikifyTests",
                     dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",
-                                   "SpikifyEvaluation", "SpikifyExport"]),
+                                   "SpikifyEvaluation", "SpikifyExport", "SpikifySIMD"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,6 +7,7 @@ import Spikify
 @testable import SpikifyExport
 @testable import SpikifyModel
 @testable import SpikifySpiking
+import SpikifySIMD
 
 /// Row kernels against their definitions (Foundation's libm as the independent reference).
 final class KernelTests: XCTestCase {
@@ -31,6 +32,43 @@ final class KernelTests: XCTestCase {
         check { $0 * 1_000_003 - 7 }
         check { Int32($0) - 12 }
         check { UInt8($0 + 200) }
+    }
+
+    /// The C kernels behind `Kernels.softmax` and `Kernels.gelu` (vectorised clones, SpikifySIMD) give the bits of
+    /// their definitions written out here in Swift, on rows of every width from 1 to 67 and values from the
+    /// exp clamps to denormals, and on special values.
+    func testVectorKernelsEqualTheirSwiftDefinitionsBitForBit() {
+        func softmaxDefinition(_ row: [Float]) -> [Float] {
+            let m = row.reduce(-Float.infinity) { Swift.max($0, $1) }
+            let e = row.map { Elementary.exp($0 - m) }
+            var s: [Float] = [0, 0, 0, 0]
+            let whole = e.count / 4 * 4
+            for j in stride(from: 0, to: whole, by: 4) { for i in 0..<4 { s[i] += e[j + i] } }
+            for j in whole..<e.count { s[0] += e[j] }
+            let inv = 1 / ((s[0] + s[1]) + (s[2] + s[3]))
+            return e.map { $0 * inv }
+        }
+        var g = NeuronTests.SplitMix(state: 11)
+        let special: [Float] = [0, -0.0, 1e-40, -1e-40, 88.5, -88.5, 200, -200, 1e30, -1e30, 0.5, -3.75]
+        for width in 1...67 {
+            for _ in 0..<6 {
+                let spread = Float([0.01, 1, 30, 150].randomElement(using: &g)!)
+                let row = (0..<width).map { _ in Bool.random(using: &g) && width > 2 ? special.randomElement(using: &g)!
+                    : Float.random(in: -spread...spread, using: &g) }
+                var fast = row
+                Kernels.softmax(&fast, rows: 1, width: width)
+                XCTAssertEqual(fast.map(\.bitPattern), softmaxDefinition(row).map(\.bitPattern), "softmax of \(row)")
+            }
+        }
+        let invSqrt2: Float = 0.70710678118654752440
+        var values = special + [.infinity, -.infinity, .leastNonzeroMagnitude, -.greatestFiniteMagnitude]
+        for _ in 0..<100_000 { values.append(Float.random(in: -12...12, using: &g)) }
+        var fast = values
+        Kernels.gelu(&fast, count: fast.count)
+        for (x, y) in zip(values, fast) {
+            let definition = 0.5 * x * (1 + Elementary.erf(x * invSqrt2))
+            XCTAssertEqual(y.bitPattern, definition.bitPattern, "GELU(\(x)): \(y) against \(definition)")
+        }
     }
 
     func testExpIsWithinAFewUlps() {

@@ -6,6 +6,7 @@ import Spikify
 @testable import SpikifyExport
 @testable import SpikifyModel
 @testable import SpikifySpiking
+import SpikifySIMD
 
 /// Verification ladder step 1: the ST-BIF+ neuron equals the quantizer for any order of inputs (docs/methods/spikezip.md).
 final class NeuronTests: XCTestCase {
@@ -105,5 +106,47 @@ final class NeuronTests: XCTestCase {
         XCTAssertEqual(STBIFNeuron.fireBranchless(.nan, count: 0, lower: -8, upper: 7, burst: 1), 0)
         XCTAssertEqual(STBIFNeuron.fireBranchless(9e6, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), 9e6)
         XCTAssertEqual(STBIFNeuron.fireBranchless(-5e6 - 0.5, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), -5e6 - 1)
+    }
+
+    /// The layer's row kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from
+    /// the drive `x/θ + 0.5`, and sums spikes, events and the largest spike alike; rows of odd lengths (vector
+    /// remainders), random θ, bounds, bursts, counts and inputs near the firing boundaries.
+    func testRowKernelEqualsTheNeuronRuleNeuronByNeuron() {
+        var rng = SplitMix(state: 17)
+        for _ in 0..<400 {
+            let n = Int.random(in: 1...77, using: &rng)
+            let levels = Int32.random(in: 2...64, using: &rng)
+            let signed = Bool.random(using: &rng)
+            let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
+            let burst = Float(Int32.random(in: 1...(upper - lower + 1), using: &rng))
+            let theta = Float.random(in: 0.001...2, using: &rng)
+            var counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
+            let x = (0..<n).map { i -> Float in
+                // Inputs on, next to and between the thresholds of the current count, and far outside.
+                let k = (counts[i] + Float(Int.random(in: -3...3, using: &rng))) * theta
+                return [k, k.nextUp, k.nextDown, k + theta / 2, (k + theta / 2).nextDown, k * 40, .nan]
+                    .randomElement(using: &rng)!
+            }
+            var expectedCounts = counts, expectedTotals = [Float](repeating: 0, count: n)
+            var expectedIncrements = expectedTotals
+            var spikes: UInt32 = 0, events: UInt32 = 0, largest: UInt32 = 0
+            for i in 0..<n {
+                let c = expectedCounts[i]
+                let k = STBIFNeuron.fireBranchless(x[i] / theta + 0.5 - c, count: c, lower: Float(lower),
+                                                   upper: Float(upper), burst: burst)
+                expectedCounts[i] = c + k
+                expectedTotals[i] = (c + k) * theta
+                expectedIncrements[i] = k * theta
+                spikes += UInt32(abs(k))
+                events += k != 0 ? 1 : 0
+                largest = max(largest, UInt32(abs(k)))
+            }
+            var totals = [Float](repeating: 0, count: n), increments = totals
+            let sums = spk_stbif_row(x, &counts, &totals, &increments, n, theta, Float(lower), Float(upper), burst)
+            XCTAssertEqual(counts.map(\.bitPattern), expectedCounts.map(\.bitPattern))
+            XCTAssertEqual(totals.map(\.bitPattern), expectedTotals.map(\.bitPattern))
+            XCTAssertEqual(increments.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
+            XCTAssertEqual([sums.spikes, sums.events, sums.largest], [spikes, events, largest])
+        }
     }
 }

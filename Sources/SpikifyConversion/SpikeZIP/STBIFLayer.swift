@@ -1,5 +1,6 @@
 import SpikifyCore
 import SpikifyModel
+import SpikifySIMD
 import SpikifySpiking
 
 /// A layer of ST-BIF+ neurons over one value: the spiking replacement of one QANN quantizer (You et al., ICML 2024;
@@ -92,30 +93,18 @@ final class STBIFLayer: SpikeEmitter {
     }
 
     /// One step of the neurons `range`: spikes, counts, output totals and increments; returns Σ|k|, the number of
-    /// non-zero spikes and the largest |k|. Branch-free, in Float, with integer reductions, so it vectorises.
+    /// non-zero spikes and the largest |k|. Each neuron's drive is `x/θ + 0.5` (the QANN's, bit for bit) and its
+    /// spike ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)``; the vectorised C kernel `spk_stbif_row`
+    /// (SpikifySIMD) computes exactly that (`NeuronTests` compares the two neuron by neuron).
     @inline(__always)
     private static func fireRow(
         _ range: Range<Int>, input x: UnsafePointer<Float>, count s: UnsafeMutablePointer<Float>,
         total y: UnsafeMutablePointer<Float>, increment dy: UnsafeMutablePointer<Float>,
         theta: Float, lower: Float, upper: Float, burst: Float
     ) -> (spikes: Int, events: Int, largest: Int) {
-        // |k| ≤ B < 2²² read as an integer from the bits of |k| + 2²³ (exact, and no trapping conversion).
-        let magic: Float = 8_388_608, magicBits = magic.bitPattern
-        var spikes: UInt32 = 0, events: UInt32 = 0, largest: UInt32 = 0
         precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
-        for i in range {
-            let c = s[i]
-            let drive = x[i] / theta + 0.5  // the QANN's x/s + 0.5, bit for bit
-            let spike = STBIFNeuron.fireBranchless(drive - c, count: c, lower: lower, upper: upper, burst: burst)
-            let updated = c + spike
-            s[i] = updated
-            y[i] = updated * theta
-            dy[i] = spike * theta
-            let size = ((spike < 0 ? -spike : spike) + magic).bitPattern &- magicBits
-            spikes &+= size
-            events &+= ((size &- 1) >> 31) ^ 1  // 1 when size ≠ 0 (branch-free, so the loop vectorises)
-            largest = size > largest ? size : largest
-        }
-        return (Int(spikes), Int(events), Int(largest))
+        let i = range.lowerBound
+        let sums = spk_stbif_row(x + i, s + i, y + i, dy + i, range.count, theta, lower, upper, burst)
+        return (Int(sums.spikes), Int(sums.events), Int(sums.largest))
     }
 }

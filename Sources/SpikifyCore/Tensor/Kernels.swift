@@ -1,3 +1,4 @@
+import SpikifySIMD
 import Foundation
 
 /// Vectorisable row kernels on raw buffers. Every function works on `rows × width` row-major data.
@@ -64,30 +65,21 @@ package enum Kernels {
         }
     }
 
-    /// Softmax along the last axis, max-subtracted; in place.
+    /// Softmax along the last axis, max-subtracted; in place: per row `m = max x`, `e = exp(x − m)`
+    /// (``Elementary/exp(_:)``), `s = (s₀ + s₁) + (s₂ + s₃)` with `s_i` the sum of every fourth `e` from `i` (the
+    /// tail into s₀), `y = e·(1/s)`. Runs the vectorised C kernel `spk_softmax_rows` (SpikifySIMD), which computes
+    /// exactly this (`KernelTests` compares it with this definition written out in Swift).
     @inline(__always)
     package static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let xr = x + r * width
-            var m = -Float.infinity
-            for j in 0..<width { m = max(m, xr[j]) }
-            for j in 0..<width { xr[j] = Elementary.exp(xr[j] - m) }
-            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-            var j = 0
-            while j + 4 <= width { s0 += xr[j]; s1 += xr[j + 1]; s2 += xr[j + 2]; s3 += xr[j + 3]; j += 4 }
-            while j < width { s0 += xr[j]; j += 1 }
-            let s = (s0 + s1) + (s2 + s3)
-            let inv = 1 / s
-            for j in 0..<width { xr[j] *= inv }
-        }
+        spk_softmax_rows(x, rows, width)
     }
 
     /// GELU `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))` with erf, not the tanh approximation (PyTorch `nn.GELU()`
-    /// default); `erf` as PyTorch's vectorised CPU kernel computes it (``Elementary/erf(_:)``); in place.
+    /// default); `erf` as PyTorch's vectorised CPU kernel computes it (``Elementary/erf(_:)``); in place. Runs the
+    /// vectorised C kernel `spk_gelu` (SpikifySIMD), which computes exactly this (`KernelTests`).
     @inline(__always)
     package static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let invSqrt2: Float = 0.70710678118654752440
-        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + Elementary.erf(v * invSqrt2)) }
+        spk_gelu(x, count)
     }
 
     /// ReLU in place.

@@ -1,0 +1,31 @@
+// Hot elementwise kernels of Spikify in C, compiled for several x86-64 levels at once (function multiversioning:
+// the loader picks the AVX-512, AVX2 or baseline clone for the CPU it runs on; docs/performance.md, "Vector width").
+// Swift code is compiled for baseline x86-64 (SSE2) and cannot use wider vectors by itself.
+//
+// Every kernel computes each element with exactly the operations, in exactly the order, of its Swift definition
+// (floating-point contraction off, no reassociation), so every clone gives the same bits; tests compare them with
+// the Swift definitions element for element (KernelTests, NeuronTests).
+#ifndef SPIKIFY_SIMD_H
+#define SPIKIFY_SIMD_H
+
+#include <stdint.h>
+
+/// Softmax along rows of `width` floats, max-subtracted, in place (`Kernels.softmax`).
+void spk_softmax_rows(float *x, long rows, long width);
+
+/// GELU with Abramowitz–Stegun erf, in place (`Kernels.gelu`).
+void spk_gelu(float *x, long count);
+
+/// Sums of one ST-BIF+ row step (`STBIFLayer.fireRow`).
+typedef struct {
+    uint32_t spikes;   ///< Σ|k|
+    uint32_t events;   ///< neurons with k ≠ 0
+    uint32_t largest;  ///< max |k|
+} spk_fire_sums;
+
+/// One step of `n` ST-BIF+ neurons in the closed form (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`):
+/// updates `count`, writes `total = count·θ` and `increment = k·θ`. `burst` < 2²².
+spk_fire_sums spk_stbif_row(const float *x, float *count, float *total, float *increment, long n, float theta,
+                            float lower, float upper, float burst);
+
+#endif
