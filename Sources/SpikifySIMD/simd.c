@@ -46,17 +46,27 @@ static inline float spk_erf(float x) {
 
 SPK_CLONES
 void spk_softmax_rows(float *x, long rows, long width) {
+    enum { L = SPK_SOFTMAX_LANES };
     for (long r = 0; r < rows; r++) {
         float *xr = x + r * width;
+        const long whole = width / L * L;
+        // The maximum, lane by lane and then across lanes (the same number in any order, NaN aside).
+        float lanes[L];
+        for (int l = 0; l < L; l++) lanes[l] = -__builtin_inff();
+        for (long j = 0; j < whole; j += L)
+            for (int l = 0; l < L; l++) lanes[l] = lanes[l] > xr[j + l] ? lanes[l] : xr[j + l];
         float m = -__builtin_inff();
-        for (long j = 0; j < width; j++) m = m > xr[j] ? m : xr[j];
+        for (int l = 0; l < L; l++) m = m > lanes[l] ? m : lanes[l];
+        for (long j = whole; j < width; j++) m = m > xr[j] ? m : xr[j];
         for (long j = 0; j < width; j++) xr[j] = spk_exp(xr[j] - m);
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        long j = 0;
-        for (; j + 4 <= width; j += 4) { s0 += xr[j]; s1 += xr[j + 1]; s2 += xr[j + 2]; s3 += xr[j + 3]; }
-        for (; j < width; j++) s0 += xr[j];
-        float s = (s0 + s1) + (s2 + s3);
-        float inv = 1 / s;
+        // Lane sums in order, the tail into lane 0, then halves folded onto halves.
+        for (int l = 0; l < L; l++) lanes[l] = 0;
+        for (long j = 0; j < whole; j += L)
+            for (int l = 0; l < L; l++) lanes[l] += xr[j + l];
+        for (long j = whole; j < width; j++) lanes[0] += xr[j];
+        for (int half = L / 2; half >= 1; half /= 2)
+            for (int l = 0; l < half; l++) lanes[l] += lanes[l + half];
+        float inv = 1 / lanes[0];
         for (long k = 0; k < width; k++) xr[k] *= inv;
     }
 }
@@ -71,34 +81,39 @@ void spk_gelu(float *x, long count) {
 }
 
 SPK_CLONES
-spk_fire_sums spk_stbif_row(const float *x, float *count, float *total, float *increment, long n, float theta,
-                            float lower, float upper, float burst) {
+spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
+                             float theta, float lower, float upper, float burst, uint8_t *fired) {
     const float magic = 8388608.0f;
     const uint32_t magicBits = 0x4B000000u;
     uint32_t spikes = 0, events = 0, largest = 0;
-    for (long i = 0; i < n; i++) {
-        float c = count[i];
-        float u = (x[i] / theta + 0.5f) - c;
-        // STBIFNeuron.fireBranchless
-        float above = u < -burst ? -burst : u;
-        float within = above > burst ? burst : above;
-        float v = within == within ? within : 0;
-        float m = __builtin_copysignf(magic, v);
-        float nearest = (v + m) - m;
-        float av = v < 0 ? -v : v;
-        float rounded = av < magic ? nearest : v;
-        float k = rounded > v ? rounded - 1 : rounded;
-        float low = lower - c, high = upper - c;
-        float bounded = k < low ? low : k;
-        float spike = bounded > high ? high : bounded;
-        float updated = c + spike;
-        count[i] = updated;
-        total[i] = updated * theta;
-        increment[i] = spike * theta;
-        uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
-        spikes += size;
-        events += ((size - 1) >> 31) ^ 1;
-        largest = size > largest ? size : largest;
+    for (long r = 0; r < rows; r++) {
+        uint32_t rowEvents = 0;
+        for (long i = r * width; i < (r + 1) * width; i++) {
+            float c = count[i];
+            float u = (x[i] / theta + 0.5f) - c;
+            // STBIFNeuron.fireBranchless
+            float above = u < -burst ? -burst : u;
+            float within = above > burst ? burst : above;
+            float v = within == within ? within : 0;
+            float m = __builtin_copysignf(magic, v);
+            float nearest = (v + m) - m;
+            float av = v < 0 ? -v : v;
+            float rounded = av < magic ? nearest : v;
+            float k = rounded > v ? rounded - 1 : rounded;
+            float low = lower - c, high = upper - c;
+            float bounded = k < low ? low : k;
+            float spike = bounded > high ? high : bounded;
+            float updated = c + spike;
+            count[i] = updated;
+            total[i] = updated * theta;
+            increment[i] = spike * theta;
+            uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
+            spikes += size;
+            rowEvents += ((size - 1) >> 31) ^ 1;
+            largest = size > largest ? size : largest;
+        }
+        fired[r] = rowEvents != 0;
+        events += rowEvents;
     }
     spk_fire_sums sums = { spikes, events, largest };
     return sums;

@@ -35,22 +35,23 @@ final class KernelTests: XCTestCase {
     }
 
     /// The C kernels behind `Kernels.softmax` and `Kernels.gelu` (vectorised clones, SpikifySIMD) give the bits of
-    /// their definitions written out here in Swift, on rows of every width from 1 to 67 and values from the
+    /// their definitions written out here in Swift, on rows of every width from 1 to 67 (and 197, 256) and values from the
     /// exp clamps to denormals, and on special values.
     func testVectorKernelsEqualTheirSwiftDefinitionsBitForBit() {
         func softmaxDefinition(_ row: [Float]) -> [Float] {
             let m = row.reduce(-Float.infinity) { Swift.max($0, $1) }
             let e = row.map { Elementary.exp($0 - m) }
-            var s: [Float] = [0, 0, 0, 0]
-            let whole = e.count / 4 * 4
-            for j in stride(from: 0, to: whole, by: 4) { for i in 0..<4 { s[i] += e[j + i] } }
+            var s = [Float](repeating: 0, count: 16)
+            let whole = e.count / 16 * 16
+            for j in stride(from: 0, to: whole, by: 16) { for l in 0..<16 { s[l] += e[j + l] } }
             for j in whole..<e.count { s[0] += e[j] }
-            let inv = 1 / ((s[0] + s[1]) + (s[2] + s[3]))
+            for half in [8, 4, 2, 1] { for l in 0..<half { s[l] += s[l + half] } }
+            let inv = 1 / s[0]
             return e.map { $0 * inv }
         }
         var g = NeuronTests.SplitMix(state: 11)
-        let special: [Float] = [0, -0.0, 1e-40, -1e-40, 88.5, -88.5, 200, -200, 1e30, -1e30, 0.5, -3.75]
-        for width in 1...67 {
+        let special: [Float] = [0, -0.0, Float.leastNormalMagnitude / 8, -Float.leastNormalMagnitude / 8, 88.5, -88.5, 200, -200, 1e30, -1e30, 0.5, -3.75]
+        for width in Array(1...67) + [197, 256] {
             for _ in 0..<6 {
                 let spread = Float([0.01, 1, 30, 150].randomElement(using: &g)!)
                 let row = (0..<width).map { _ in Bool.random(using: &g) && width > 2 ? special.randomElement(using: &g)!

@@ -108,27 +108,30 @@ final class NeuronTests: XCTestCase {
         XCTAssertEqual(STBIFNeuron.fireBranchless(-5e6 - 0.5, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), -5e6 - 1)
     }
 
-    /// The layer's row kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from
-    /// the drive `x/θ + 0.5`, and sums spikes, events and the largest spike alike; rows of odd lengths (vector
-    /// remainders), random θ, bounds, bursts, counts and inputs near the firing boundaries.
+    /// The layer's kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from the
+    /// drive `x/θ + 0.5`, flags the rows that spiked, and sums spikes, events and the largest spike alike; blocks of
+    /// 1–3 rows of odd widths (vector remainders), random θ, bounds, bursts, counts and inputs near the firing
+    /// boundaries.
     func testRowKernelEqualsTheNeuronRuleNeuronByNeuron() {
         var rng = SplitMix(state: 17)
         for _ in 0..<400 {
-            let n = Int.random(in: 1...77, using: &rng)
+            let rows = Int.random(in: 1...3, using: &rng), width = Int.random(in: 1...77, using: &rng)
+            let n = rows * width
             let levels = Int32.random(in: 2...64, using: &rng)
             let signed = Bool.random(using: &rng)
             let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
             let burst = Float(Int32.random(in: 1...(upper - lower + 1), using: &rng))
             let theta = Float.random(in: 0.001...2, using: &rng)
             var counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
+            let quiet = Int.random(in: 0..<rows, using: &rng)  // one row held at its count (a silent row)
             let x = (0..<n).map { i -> Float in
                 // Inputs on, next to and between the thresholds of the current count, and far outside.
-                let k = (counts[i] + Float(Int.random(in: -3...3, using: &rng))) * theta
-                return [k, k.nextUp, k.nextDown, k + theta / 2, (k + theta / 2).nextDown, k * 40, .nan]
-                    .randomElement(using: &rng)!
+                let k = (counts[i] + (i / width == quiet ? 0 : Float(Int.random(in: -3...3, using: &rng)))) * theta
+                return i / width == quiet ? k : [k, k.nextUp, k.nextDown, k + theta / 2, (k + theta / 2).nextDown,
+                                                  k * 40, .nan].randomElement(using: &rng)!
             }
             var expectedCounts = counts, expectedTotals = [Float](repeating: 0, count: n)
-            var expectedIncrements = expectedTotals
+            var expectedIncrements = expectedTotals, expectedFired = [UInt8](repeating: 0, count: rows)
             var spikes: UInt32 = 0, events: UInt32 = 0, largest: UInt32 = 0
             for i in 0..<n {
                 let c = expectedCounts[i]
@@ -140,12 +143,17 @@ final class NeuronTests: XCTestCase {
                 spikes += UInt32(abs(k))
                 events += k != 0 ? 1 : 0
                 largest = max(largest, UInt32(abs(k)))
+                if k != 0 { expectedFired[i / width] = 1 }
             }
             var totals = [Float](repeating: 0, count: n), increments = totals
-            let sums = spk_stbif_row(x, &counts, &totals, &increments, n, theta, Float(lower), Float(upper), burst)
+            var fired = [UInt8](repeating: 7, count: rows)
+            let sums = spk_stbif_rows(x, &counts, &totals, &increments, rows, width, theta, Float(lower), Float(upper),
+                                      burst, &fired)
             XCTAssertEqual(counts.map(\.bitPattern), expectedCounts.map(\.bitPattern))
             XCTAssertEqual(totals.map(\.bitPattern), expectedTotals.map(\.bitPattern))
             XCTAssertEqual(increments.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
+            XCTAssertEqual(fired, expectedFired)
+            XCTAssertEqual(expectedFired[quiet], 0)
             XCTAssertEqual([sums.spikes, sums.events, sums.largest], [spikes, events, largest])
         }
     }

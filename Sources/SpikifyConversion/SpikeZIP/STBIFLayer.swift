@@ -11,7 +11,9 @@ import SpikifySpiking
 /// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
 /// Only the count is state: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a division
 /// costs less than storing and reloading it, and the same Float comes out every time).
-/// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|.
+/// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
+/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)``
+/// on the drive exactly (`NeuronTests` compares them neuron by neuron).
 final class STBIFLayer: SpikeEmitter {
     let site: String
     let input: ValueSlot, output: ValueSlot
@@ -69,17 +71,23 @@ final class STBIFLayer: SpikeEmitter {
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
         let theta = threshold, lo = Float(lower), hi = Float(upper), b = Float(burst), input = input
+        precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
         Parallel.forChunks(batch) { samples in
             for sample in samples {
                 var emitted = 0, firedNeurons = 0, widest = 0
-                for r in (sample * rows)..<((sample + 1) * rows) {
-                    guard input.rowChanged(r) || fired.base[r] != 0 else { continue }
-                    let row = Self.fireRow((r * w)..<((r + 1) * w), input: x.base, count: s.base, total: y.base,
-                                           increment: dy.base, theta: theta, lower: lo, upper: hi, burst: b)
-                    emitted &+= row.spikes
-                    firedNeurons &+= row.events
-                    widest = Swift.max(widest, row.largest)
-                    fired.base[r] = row.events != 0 ? 1 : 0
+                // Runs of consecutive rows to visit, one kernel call per run.
+                let end = (sample + 1) * rows
+                var r = sample * rows
+                while r < end {
+                    guard input.rowChanged(r) || fired.base[r] != 0 else { r += 1; continue }
+                    var last = r + 1
+                    while last < end && (input.rowChanged(last) || fired.base[last] != 0) { last += 1 }
+                    let sums = spk_stbif_rows(x.base + r * w, s.base + r * w, y.base + r * w, dy.base + r * w,
+                                              last - r, w, theta, lo, hi, b, fired.base + r)
+                    emitted &+= Int(sums.spikes)
+                    firedNeurons &+= Int(sums.events)
+                    widest = Swift.max(widest, Int(sums.largest))
+                    r = last
                 }
                 spikes.base[sample] = emitted
                 events.base[sample] = firedNeurons
@@ -90,21 +98,5 @@ final class STBIFLayer: SpikeEmitter {
         for p in 0..<batch where stepSpikes[p] != 0 { widest = Swift.max(widest, sampleLargestSpike[p]) }
         output.finishStep(batch: batch)
         stepLargestSpike = widest
-    }
-
-    /// One step of the neurons `range`: spikes, counts, output totals and increments; returns Σ|k|, the number of
-    /// non-zero spikes and the largest |k|. Each neuron's drive is `x/θ + 0.5` (the QANN's, bit for bit) and its
-    /// spike ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)``; the vectorised C kernel `spk_stbif_row`
-    /// (SpikifySIMD) computes exactly that (`NeuronTests` compares the two neuron by neuron).
-    @inline(__always)
-    private static func fireRow(
-        _ range: Range<Int>, input x: UnsafePointer<Float>, count s: UnsafeMutablePointer<Float>,
-        total y: UnsafeMutablePointer<Float>, increment dy: UnsafeMutablePointer<Float>,
-        theta: Float, lower: Float, upper: Float, burst: Float
-    ) -> (spikes: Int, events: Int, largest: Int) {
-        precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
-        let i = range.lowerBound
-        let sums = spk_stbif_row(x + i, s + i, y + i, dy + i, range.count, theta, lower, upper, burst)
-        return (Int(sums.spikes), Int(sums.events), Int(sums.largest))
     }
 }

@@ -66,8 +66,9 @@ package enum Kernels {
     }
 
     /// Softmax along the last axis, max-subtracted; in place: per row `m = max x`, `e = exp(x − m)`
-    /// (``Elementary/exp(_:)``), `s = (s₀ + s₁) + (s₂ + s₃)` with `s_i` the sum of every fourth `e` from `i` (the
-    /// tail into s₀), `y = e·(1/s)`. Runs the vectorised C kernel `spk_softmax_rows` (SpikifySIMD), which computes
+    /// (``Elementary/exp(_:)``), then 16 lane sums `s_l` (lane l adds, in order, the `e_j` with j ≡ l mod 16 of the
+    /// whole groups of 16; the tail goes to lane 0), folded half onto half (`s_l += s_{l+8}`, then `+4`, `+2`,
+    /// `+1`), and `y = e·(1/s₀)`. Runs the vectorised C kernel `spk_softmax_rows` (SpikifySIMD), which computes
     /// exactly this (`KernelTests` compares it with this definition written out in Swift).
     @inline(__always)
     package static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {

@@ -10,6 +10,9 @@
 
 #include <stdint.h>
 
+/// Lanes of the softmax's partial sums (part of its definition: `Kernels.softmax`).
+#define SPK_SOFTMAX_LANES 16
+
 /// Softmax along rows of `width` floats, max-subtracted, in place (`Kernels.softmax`).
 void spk_softmax_rows(float *x, long rows, long width);
 
@@ -23,9 +26,10 @@ typedef struct {
     uint32_t largest;  ///< max |k|
 } spk_fire_sums;
 
-/// One step of `n` ST-BIF+ neurons in the closed form (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`):
-/// updates `count`, writes `total = count·θ` and `increment = k·θ`. `burst` < 2²².
-spk_fire_sums spk_stbif_row(const float *x, float *count, float *total, float *increment, long n, float theta,
-                            float lower, float upper, float burst);
+/// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form (`STBIFNeuron.fireBranchless`
+/// with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and `increment = k·θ`, and `fired[r]` = 1 when
+/// a neuron of row r spiked. `burst` < 2²².
+spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
+                             float theta, float lower, float upper, float burst, uint8_t *fired);
 
 #endif
