@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "HDF5Probe", dependencies: ["CHDF5"]),
         // A small Swift wrapper over the HDF5 C API: files, groups, datasets, attributes, typed errors.
         .target(name: "HDF5", dependencies: ["CHDF5", "HDF5Probe"]),
-        // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows) in C, compiled for AVX-512, AVX2 and baseline
+        // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows, row differences) in C, compiled for AVX-512, AVX2 and baseline
         // x86-64 at once and picked at load time; each mirrors its Swift definition operation for operation.
         .target(name: "SpikifySIMD"),
         // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SpikifyModel", dependencies: ["SpikifyCore", "HDF5"]),
         // The spiking core: graphs of operator nodes, the open operator registry, simulation semantics,
         // counter-based randomness, the executor and its per-step statistics. Knows no conversion method.
-        .target(name: "SpikifySpiking", dependencies: ["SpikifyCore", "SpikifyModel"]),
+        .target(name: "SpikifySpiking", dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySIMD"]),
         // Calibration, quantization and one folder per conversion method (its operators, semantics, reference).
         .target(name: "SpikifyConversion",
                 dependencies: ["SpikifyCore", "SpikifyModel", "SpikifySpiking", "HDF5", "SpikifySIMD"]),

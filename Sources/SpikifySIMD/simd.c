@@ -118,3 +118,33 @@ spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *
     spk_fire_sums sums = { spikes, events, largest };
     return sums;
 }
+
+SPK_CLONES
+int spk_finish_row(const float *total, float *increment, long width) {
+    int any = 0;
+    for (long j = 0; j < width; j++) {
+        float delta = total[j] - increment[j];
+        increment[j] = delta;
+        any |= delta != 0;
+    }
+    return any;
+}
+
+SPK_CLONES
+int spk_update_row(float *total, float *increment, const float *fresh, long width) {
+    int any = 0;
+    for (long j = 0; j < width; j++) {
+        float delta = fresh[j] - total[j];
+        increment[j] = delta;
+        total[j] = fresh[j];
+        any |= delta != 0;
+    }
+    return any;
+}
+
+SPK_CLONES
+long spk_count_nonzero(const float *x, long n) {
+    long count = 0;
+    for (long i = 0; i < n; i++) count += x[i] != 0;
+    return count;
+}

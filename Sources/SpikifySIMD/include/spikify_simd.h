@@ -32,4 +32,15 @@ typedef struct {
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired);
 
+/// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns 1
+/// when any difference is non-zero (`ValueSlot.finishRow`).
+int spk_finish_row(const float *total, float *increment, long width);
+
+/// A row set to `fresh`: `increment[j] = fresh[j] − total[j]`, `total[j] = fresh[j]`; returns 1 when any
+/// difference is non-zero (`ValueSlot.updateRow`).
+int spk_update_row(float *total, float *increment, const float *fresh, long width);
+
+/// How many of `x[0..<n]` are non-zero (`ValueSlot.nonZeroIncrements`).
+long spk_count_nonzero(const float *x, long n);
+
 #endif

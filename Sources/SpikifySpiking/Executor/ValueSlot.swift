@@ -1,4 +1,5 @@
 import SpikifyCore
+import SpikifySIMD
 
 /// One graph value for a whole batch (`[batch·rows, width]`): its accumulated total up to the current step, its
 /// increment (the message sent) at this step, and which rows (tokens) have a non-zero increment.
@@ -141,28 +142,15 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// After row `r`'s total was rewritten: `increment = total − increment` (the old total), and its flag.
     @inline(__always) package func finishRow(_ r: Int) {
-        let w = info.width, t = total.pointer + r * w, d = increment.pointer + r * w
-        var any = false
-        for j in 0..<w {
-            let delta = t[j] - d[j]
-            d[j] = delta
-            any = any || delta != 0
-        }
-        rowFlags[r] = any ? 1 : 0
+        let w = info.width
+        rowFlags[r] = UInt8(spk_finish_row(total.pointer + r * w, increment.pointer + r * w, w))
     }
 
     /// Sets row `r`'s total to `new` (width values): its increment is the difference, its flag whether any is
     /// non-zero.
     @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) {
-        let w = info.width, t = total.pointer + r * w, d = increment.pointer + r * w
-        var any = false
-        for j in 0..<w {
-            let delta = new[j] - t[j]
-            d[j] = delta
-            t[j] = new[j]
-            any = any || delta != 0
-        }
-        rowFlags[r] = any ? 1 : 0
+        let w = info.width
+        rowFlags[r] = UInt8(spk_update_row(total.pointer + r * w, increment.pointer + r * w, new, w))
     }
 
     /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch
@@ -187,9 +175,7 @@ package final class ValueSlot: @unchecked Sendable {
         guard changed else { return 0 }
         let d = increment.pointer, w = info.width
         var events = 0
-        for r in 0..<(batch * info.rows) where rowChanged(r) {
-            for i in (r * w)..<((r + 1) * w) where d[i] != 0 { events &+= 1 }
-        }
+        for r in 0..<(batch * info.rows) where rowChanged(r) { events &+= spk_count_nonzero(d + r * w, w) }
         return events
     }
 
