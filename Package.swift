@@ -2,8 +2,9 @@
 import PackageDescription
 
 // The targets follow the pipeline, and data flows one way (docs/architecture.md):
-// HDF5, SpikifySIMD → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation / SpikifyExport →
-// Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside them and SpikifyEvaluation uses it.
+// HDF5, SpikifySIMD → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation /
+// SpikifyExport → Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside them and
+// SpikifyEvaluation uses it.
 // Nothing imports a target above it; SwiftPM enforces that.
 let package = Package(
     name: "Spikify",
@@ -28,8 +29,8 @@ let package = Package(
         .target(name: "HDF5Probe", dependencies: ["CHDF5"]),
         // A small Swift wrapper over the HDF5 C API: files, groups, datasets, attributes, typed errors.
         .target(name: "HDF5", dependencies: ["CHDF5", "HDF5Probe"]),
-        // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows, row differences) in C, compiled for AVX-512, AVX2 and baseline
-        // x86-64 at once and picked at load time; each mirrors its Swift definition operation for operation.
+        // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows, row differences) in C, compiled for AVX-512,
+        // AVX2 and baseline x86-64 at once and picked at load time; each mirrors its Swift definition exactly.
         .target(name: "SpikifySIMD"),
         // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
         .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS", "SpikifySIMD"]),
@@ -69,8 +70,8 @@ let package = Package(
         .testTarget(name: "SpikifyReportTests", dependencies: ["SpikifyReport"]),
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
         .testTarget(name: "SpikifyTests",
-                    dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking", "SpikifyConversion",
-                                   "SpikifyEvaluation", "SpikifyExport", "SpikifySIMD"]),
+                    dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking",
+                                   "SpikifyConversion", "SpikifyEvaluation", "SpikifyExport", "SpikifySIMD"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,8 +12,9 @@ import SpikifySpiking
 /// Only the count is state: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a division
 /// costs less than storing and reloading it, and the same Float comes out every time).
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
-/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)``
-/// on the drive exactly (`NeuronTests` compares them neuron by neuron).
+/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes
+/// ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)`` on the drive exactly (`NeuronTests` compares them
+/// neuron by neuron).
 final class STBIFLayer: SpikeEmitter {
     let site: String
     let input: ValueSlot, output: ValueSlot

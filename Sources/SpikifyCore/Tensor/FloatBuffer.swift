@@ -2,12 +2,11 @@
 /// and no bounds checks. Allocated once (per model or per batch size) and reused, never inside a time loop.
 ///
 /// Sendable by convention: concurrent workers write disjoint ranges.
-package final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendable {
+package final class ScalarBuffer<Element: Numeric & Sendable & BitwiseCopyable>: @unchecked Sendable {
     @usableFromInline package let pointer: UnsafeMutablePointer<Element>
     package let count: Int
 
     package init(count: Int) {
-        precondition(_isPOD(Element.self), "ScalarBuffer holds plain scalars only")
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
         UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
@@ -24,8 +23,8 @@ package final class ScalarBuffer<Element: Numeric & Sendable>: @unchecked Sendab
     package var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     package var array: [Element] { Array(buffer) }
 
-    /// Zeroes every element: one `memset` (the element type is a plain scalar, whose zero is all-zero bits; a
-    /// generic element-by-element loop would go through value witnesses in other modules).
+    /// Zeroes every element: one `memset` (the elements are plain numbers, whose zero is all-zero bits; a generic
+    /// element-by-element loop would go through value witnesses in other modules).
     package func zero() {
         UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0,
                                                           count: count * MemoryLayout<Element>.stride)

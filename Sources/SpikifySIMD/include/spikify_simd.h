@@ -26,9 +26,9 @@ typedef struct {
     uint32_t largest;  ///< max |k|
 } spk_fire_sums;
 
-/// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form (`STBIFNeuron.fireBranchless`
-/// with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and `increment = k·θ`, and `fired[r]` = 1 when
-/// a neuron of row r spiked. `burst` < 2²².
+/// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form
+/// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and
+/// `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired);
 
