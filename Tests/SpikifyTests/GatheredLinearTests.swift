@@ -69,4 +69,28 @@ final class GatheredLinearTests: XCTestCase {
             XCTAssertEqual(run.logits.scalars, c.reference.logits(x).scalars, "images \(start)..<\(start + 16)")
         }
     }
+
+    /// Which values keep increments of their own (docs/performance.md, "Memory"): in the bundled QANN's graph only
+    /// the image, the logits and the values a linear layer reads (it counts input events from increments); the
+    /// others share one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN
+    /// above, and every SpikeZIP-TF exactness and compaction test, run with this sharing.
+    func testOnlyValuesNobodyReadsIncrementsOfShareTheirIncrementBuffer() throws {
+        let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
+        let c = try ConversionMethods.convert(model, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
+        let g = c.graph
+        let shared = SpikingExecutor.valuesSharingIncrements(g, specs: try g.validatedSpecs())
+        let readByLinear = Set(g.nodes.filter { $0.kind == LinearSpec.kind }.flatMap(\.inputs))
+        for v in g.values.indices {
+            let keeps = v == g.input || v == g.output || readByLinear.contains(v)
+            XCTAssertEqual(shared[v], !keeps, "value \(g.values[v].name)")
+        }
+        XCTAssertGreaterThan(shared.filter { $0 }.count, g.values.count / 2)
+        let executor = try SpikingExecutor(graph: g, batchCapacity: 4)
+        XCTAssertEqual(executor.sharedIncrementValues, shared.filter { $0 }.count)
+
+        let mst = try ConversionMethods.convert(try ViTImporter.load(Fixtures.bundled("vit-mnist-mst16.h5")),
+                                                method: "mst", options: ConversionOptions())
+        XCTAssertFalse(SpikingExecutor.valuesSharingIncrements(mst.graph, specs: try mst.graph.validatedSpecs())
+            .contains(true))
+    }
 }

@@ -24,7 +24,7 @@ private func sameShape(_ n: NodeContext) throws {
 /// `spikezip.stbif`: ST-BIF+ neurons; attributes `threshold` θ > 0, count bounds `lower` ≤ 0 ≤ `upper`, and
 /// optionally `burst` B, the largest spike per step (1 ≤ B ≤ upper − lower + 1, the number of levels; absent: 1,
 /// files written before burst spikes); a site.
-enum STBIFSpec: OperatorSpec {
+enum STBIFSpec: TotalOperatorSpec {
     static let kind = "spikezip.stbif"
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
@@ -45,7 +45,7 @@ enum STBIFSpec: OperatorSpec {
 }
 
 /// `spikezip.layer_norm`: Spike-LayerNorm on totals; tensors `weight`, `bias` `[width]`, attribute `eps` > 0.
-enum LayerNormDiffSpec: OperatorSpec {
+enum LayerNormDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.layer_norm"
     struct Parameters { let gamma: Tensor, beta: Tensor, eps: Float }
 
@@ -63,7 +63,7 @@ enum LayerNormDiffSpec: OperatorSpec {
 }
 
 /// `spikezip.softmax`: Spike-Softmax along rows.
-enum SoftmaxDiffSpec: OperatorSpec {
+enum SoftmaxDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.softmax"
     static func parameters(_ n: NodeContext) throws { try sameShape(n) }
     static func instantiate(_ p: Void, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
@@ -72,7 +72,7 @@ enum SoftmaxDiffSpec: OperatorSpec {
 }
 
 /// `spikezip.activation`: differential GELU or ReLU; attribute `activation`.
-enum ActivationDiffSpec: OperatorSpec {
+enum ActivationDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.activation"
     static func parameters(_ n: NodeContext) throws -> Activation {
         try sameShape(n)
@@ -95,7 +95,7 @@ private func heads(_ n: NodeContext, width d: Int) throws -> Int {
 }
 
 /// `spikezip.attention_scores`: SESA `scale·Q̂·K̂ᵀ`; inputs q, k `[N, D]`, output `[heads·N, N]`.
-enum SpikeScoresSpec: OperatorSpec {
+enum SpikeScoresSpec: TotalOperatorSpec {
     static let kind = "spikezip.attention_scores"
     struct Parameters { let heads: Int, scale: Float }
 
@@ -115,7 +115,7 @@ enum SpikeScoresSpec: OperatorSpec {
 }
 
 /// `spikezip.attention_values`: SESA `Â·V̂`; inputs attention `[heads·N, N]`, v `[N, D]`, output `[N, D]`.
-enum SpikeWeightedValuesSpec: OperatorSpec {
+enum SpikeWeightedValuesSpec: TotalOperatorSpec {
     static let kind = "spikezip.attention_values"
 
     static func parameters(_ n: NodeContext) throws -> Int {

@@ -18,6 +18,8 @@ public final class SpikingExecutor {
     private let emitters: [any SpikeEmitter]
     private let synapses: [any SynapticOperator]
     private let positions: ScalarBuffer<Int>
+    /// How many values share one increment buffer (``ValueSlot/sharesIncrements``).
+    package var sharedIncrementValues: Int { slots.filter(\.sharesIncrements).count }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
     public var timesOperators = false
@@ -40,7 +42,12 @@ public final class SpikingExecutor {
         }
         self.graph = graph
         capacity = batchCapacity
-        let slots = graph.values.map { ValueSlot($0, batch: batchCapacity) }
+        let shared = Self.valuesSharingIncrements(graph, specs: specs)
+        let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
+        let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
+        let slots = graph.values.indices.map { v in
+            ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil)
+        }
         self.slots = slots
         let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity)
         operators = try graph.nodes.indices.map { i in
@@ -49,6 +56,22 @@ public final class SpikingExecutor {
         emitters = operators.compactMap { $0 as? any SpikeEmitter }
         synapses = operators.compactMap { $0 as? any SynapticOperator }
         positions = ScalarBuffer<Int>(count: batchCapacity)
+    }
+
+    /// Values whose increments need not be kept (``ValueSlot/sharesIncrements``): not the graph's input or output,
+    /// produced by an operator that rewrites its increments where they change, and read by no operator that reads
+    /// increments. In a SpikeZIP-TF graph these are every value but the neurons' outputs that feed linear layers,
+    /// which halves the memory of the others.
+    static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
+        var read = [Bool](repeating: false, count: graph.values.count)
+        var kept = [Bool](repeating: true, count: graph.values.count)
+        for (node, spec) in zip(graph.nodes, specs) {
+            for v in node.inputs where spec.readsInputIncrements { read[v] = true }
+            for v in node.outputs { kept[v] = spec.keepsOutputIncrements }
+        }
+        read[graph.input] = true
+        read[graph.output] = true
+        return graph.values.indices.map { !read[$0] && !kept[$0] }
     }
 
     /// The accumulated total of graph value `value` for the first `batch` samples after the last ``run`` (each

@@ -27,17 +27,29 @@ package final class ValueSlot: @unchecked Sendable {
     /// the operator that produces this value writes them, between parallel phases.)
     @exclusivity(unchecked) @usableFromInline package var changed = false { didSet { rowsKnown = false } }
 
-    package init(_ info: ValueInfo, batch: Int) {
+    /// True when no operator reads this value's increments and its producer rewrites them where they change
+    /// (``OperatorSpec/readsInputIncrements``, ``OperatorSpec/keepsOutputIncrements``): `increment` is then one
+    /// buffer shared by all such values (the executor's), meaningful only inside the producer's step, where it holds
+    /// the old totals and then the differences of the rows being rewritten. Consumers see the row flags.
+    package let sharesIncrements: Bool
+
+    /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
+    /// that shared buffer (``sharesIncrements``).
+    package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil) {
         self.info = info
         total = FloatBuffer(count: batch * info.perSample)
-        increment = FloatBuffer(count: batch * info.perSample)
+        if let sharedIncrement {
+            precondition(sharedIncrement.count >= batch * info.perSample, "shared increment buffer too small")
+        }
+        increment = sharedIncrement ?? FloatBuffer(count: batch * info.perSample)
+        sharesIncrements = sharedIncrement != nil
         rowFlags = ScalarBuffer<UInt8>(count: batch * info.rows)
     }
 
     /// Zero totals and increments (a new batch).
     package func reset() {
         total.zero()
-        increment.zero()
+        if !sharesIncrements { increment.zero() }
         rowFlags.zero()
         setChanged(false)
     }
@@ -75,6 +87,10 @@ package final class ValueSlot: @unchecked Sendable {
     package func beginStep(batch: Int) {
         guard changed else { return }
         let n = batch * info.rows, w = info.width
+        if sharesIncrements {  // nobody reads the increments between steps: only the flags are cleared
+            rowFlags.pointer.update(repeating: 0, count: n)
+            return
+        }
         if !rowsKnown {
             increment.pointer.update(repeating: 0, count: n * w)
             rowFlags.pointer.update(repeating: 0, count: n)
@@ -109,6 +125,7 @@ package final class ValueSlot: @unchecked Sendable {
     /// After an operator wrote this step's `increment`: `total += increment`, the row flags, and whether anything
     /// changed.
     package func accumulate(batch: Int) {
+        precondition(!sharesIncrements, "accumulate needs increments of its own")
         let t = total.pointer, d = increment.pointer, w = info.width, f = rowFlags.pointer
         for r in 0..<(batch * info.rows) {
             var any = false
@@ -172,6 +189,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Non-zero increments over the first `batch` samples (a synaptic layer's input events this step).
     package func nonZeroIncrements(batch: Int) -> Int {
+        precondition(!sharesIncrements, "increments of '\(info.name)' are not kept (no operator declared it reads them)")
         guard changed else { return 0 }
         let d = increment.pointer, w = info.width
         var events = 0
@@ -181,6 +199,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Whether all of sample `s`'s increments are zero.
     package func isQuiet(sample s: Int) -> Bool {
+        precondition(!sharesIncrements, "increments of '\(info.name)' are not kept")
         guard sampleChanged(s) else { return true }
         let p = increment.pointer + s * info.perSample
         for i in 0..<info.perSample where p[i] != 0 { return false }
@@ -189,7 +208,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     package func moveSample(from: Int, to: Int) {
         total.moveBlock(from: from, to: to, size: info.perSample)
-        increment.moveBlock(from: from, to: to, size: info.perSample)
+        if !sharesIncrements { increment.moveBlock(from: from, to: to, size: info.perSample) }
         rowFlags.moveBlock(from: from, to: to, size: info.rows)
     }
 }

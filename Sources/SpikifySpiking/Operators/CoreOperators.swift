@@ -13,7 +13,7 @@ package enum CoreOperators {
 private let sizeLimit = 1 << 16
 
 /// `patchify`: analog image `[C, H·W]` → patch rows `[P, C·p·p]`; attributes `channels`, `image_size`, `patch`.
-package enum PatchifySpec: OperatorSpec {
+package enum PatchifySpec: TotalOperatorSpec {
     package static let kind = "patchify"
     package struct Parameters { let channels, imageSize, patch: Int }
 
@@ -36,6 +36,8 @@ package enum PatchifySpec: OperatorSpec {
 /// `linear`: `Y = W·X̂ + b` on totals; tensors `weight` `[out, in]` and optional `bias` `[out]`.
 package enum LinearSpec: OperatorSpec {
     package static let kind = "linear"
+    /// It counts its input events from the input's increments; its own output is a total (rewritten rows).
+    package static var keepsOutputIncrements: Bool { false }
     package struct Parameters { let weight: Tensor, bias: Tensor?, name: String }
 
     package static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -54,7 +56,7 @@ package enum LinearSpec: OperatorSpec {
 }
 
 /// `embed_tokens`: prepends the class token (tensor `class_token` `[D]`, optional) and adds `position` `[N, D]`.
-package enum EmbedTokensSpec: OperatorSpec {
+package enum EmbedTokensSpec: TotalOperatorSpec {
     package static let kind = "embed_tokens"
     package struct Parameters { let classToken: Tensor?, position: Tensor }
 
@@ -74,7 +76,7 @@ package enum EmbedTokensSpec: OperatorSpec {
 }
 
 /// `add`: elementwise sum of two values of the output's shape (a residual connection).
-package enum AddSpec: OperatorSpec {
+package enum AddSpec: TotalOperatorSpec {
     package static let kind = "add"
     package static func parameters(_ n: NodeContext) throws {
         try n.arity(inputs: 2)
@@ -89,7 +91,7 @@ package enum AddSpec: OperatorSpec {
 }
 
 /// `select_token`: row `index` of the input (`[1, width]`).
-package enum SelectTokenSpec: OperatorSpec {
+package enum SelectTokenSpec: TotalOperatorSpec {
     package static let kind = "select_token"
     package static func parameters(_ n: NodeContext) throws -> Int {
         try n.arity(inputs: 1)
@@ -104,7 +106,7 @@ package enum SelectTokenSpec: OperatorSpec {
 }
 
 /// `mean_tokens`: mean of rows `from..<rows` (`[1, width]`).
-package enum MeanTokensSpec: OperatorSpec {
+package enum MeanTokensSpec: TotalOperatorSpec {
     package static let kind = "mean_tokens"
     package static func parameters(_ n: NodeContext) throws -> Int {
         try n.arity(inputs: 1)

@@ -15,6 +15,26 @@ package protocol OperatorSpec {
     /// The runtime operator for a batch capacity (called only with parameters that passed validation).
     static func instantiate(_ parameters: Parameters, _ node: NodeContext, _ runtime: OperatorRuntime)
         -> any SpikingOperator
+    /// Whether the operator reads its inputs' increments (false: only their totals and row flags). Default true.
+    static var readsInputIncrements: Bool { get }
+    /// Whether the operator relies on its output's increments staying what it wrote, zeros included, from one
+    /// step to the next (false: it writes them afresh, through ``ValueSlot``'s row and sample updates or whole
+    /// rows, in every row it reports changed). Default true.
+    static var keepsOutputIncrements: Bool { get }
+}
+
+extension OperatorSpec {
+    package static var readsInputIncrements: Bool { true }
+    package static var keepsOutputIncrements: Bool { true }
+}
+
+/// Operators on totals (SpikeZIP-TF's and the core's): they read only their inputs' totals and row flags and
+/// rewrite their output's increments where they change.
+package protocol TotalOperatorSpec: OperatorSpec {}
+
+extension TotalOperatorSpec {
+    package static var readsInputIncrements: Bool { false }
+    package static var keepsOutputIncrements: Bool { false }
 }
 
 /// Where an operator gets its value slots when it is instantiated, and scratch memory shared by the executor's
@@ -134,10 +154,14 @@ package struct AnyOperatorSpec: @unchecked Sendable {
     package let specType: Any.Type
     package let validate: (NodeContext) throws -> Void
     package let instantiate: (NodeContext, OperatorRuntime) throws -> any SpikingOperator
+    package let readsInputIncrements: Bool
+    package let keepsOutputIncrements: Bool
 
     package init<S: OperatorSpec>(_ spec: S.Type) {
         kind = S.kind
         specType = spec
+        readsInputIncrements = S.readsInputIncrements
+        keepsOutputIncrements = S.keepsOutputIncrements
         validate = { _ = try S.parameters($0) }
         instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
     }
