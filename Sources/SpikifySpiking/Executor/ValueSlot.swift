@@ -6,7 +6,8 @@ import SpikifySIMD
 ///
 /// Operators of total-based methods (SpikeZIP-TF) compute their output totals from input totals with exactly the
 /// arithmetic of the reference network, so a settled total *is* the reference value (docs/conversion.md);
-/// operators of per-step methods read the increments. Both are kept for every value.
+/// operators of per-step methods read the increments. Totals are kept for every value, increments only where an
+/// operator reads them (``sharesIncrements``).
 ///
 /// **Row flags** let consumers work only where something changed: `rowFlags[r]` (r = sample·rows + row) is 1 when
 /// row r's increment may be non-zero this step. Producers that use the row API (``beginStep(batch:)``,
