@@ -80,16 +80,25 @@ void spk_gelu(float *x, long count) {
     }
 }
 
-SPK_CLONES
-spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
-                             float theta, float lower, float upper, float burst, uint8_t *fired) {
+/// The ST-BIF+ rows of `spk_stbif_rows`, with the counts read from `count` or recovered from the totals
+/// (`fromTotals`: S = round(total/θ), exact for |S| < 2²² and θ normal, see the header).
+static inline __attribute__((always_inline))
+spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
+                         float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals) {
     const float magic = 8388608.0f;
     const uint32_t magicBits = 0x4B000000u;
     uint32_t spikes = 0, events = 0, largest = 0;
     for (long r = 0; r < rows; r++) {
         uint32_t rowEvents = 0;
         for (long i = r * width; i < (r + 1) * width; i++) {
-            float c = count[i];
+            float c;
+            if (fromTotals) {
+                float q = total[i] / theta;
+                float mq = __builtin_copysignf(magic, q);
+                c = (q + mq) - mq;  // nearest integer (|q| < 2²²)
+            } else {
+                c = count[i];
+            }
             float u = (x[i] / theta + 0.5f) - c;
             // STBIFNeuron.fireBranchless
             float above = u < -burst ? -burst : u;
@@ -104,7 +113,7 @@ spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *
             float bounded = k < low ? low : k;
             float spike = bounded > high ? high : bounded;
             float updated = c + spike;
-            count[i] = updated;
+            if (!fromTotals) count[i] = updated;
             total[i] = updated * theta;
             increment[i] = spike * theta;
             uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
@@ -117,6 +126,14 @@ spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *
     }
     spk_fire_sums sums = { spikes, events, largest };
     return sums;
+}
+
+SPK_CLONES
+spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
+                             float theta, float lower, float upper, float burst, uint8_t *fired) {
+    if (count)
+        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0);
+    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1);
 }
 
 SPK_CLONES

@@ -109,10 +109,15 @@ final class NeuronTests: XCTestCase {
     }
 
     /// The layer's kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from the
-    /// drive `x/θ + 0.5`, flags the rows that spiked, and sums spikes, events and the largest spike alike; blocks of
-    /// 1–3 rows of odd widths (vector remainders), random θ, bounds, bursts, counts and inputs near the firing
-    /// boundaries.
+    /// drive `x/θ + 0.5`, flags the rows that spiked, and sums spikes, events and the largest spike alike, with the
+    /// counts in a buffer and recovered from the totals; blocks of 1–3 rows of odd widths (vector remainders),
+    /// random θ, bounds, bursts, counts and inputs near the firing boundaries.
     func testRowKernelEqualsTheNeuronRuleNeuronByNeuron() {
+        // Where counts cannot be recovered from totals, layers keep them: subnormal or overflowing θ, huge bounds.
+        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: Float.leastNormalMagnitude / 2, lower: 0, upper: 15))
+        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 1e37, lower: -8, upper: 1000))
+        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 0.5, lower: 0, upper: 1 << 22))
+        XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: 0.5, lower: -(1 << 22) + 1, upper: (1 << 22) - 1))
         var rng = SplitMix(state: 17)
         for _ in 0..<400 {
             let rows = Int.random(in: 1...3, using: &rng), width = Int.random(in: 1...77, using: &rng)
@@ -145,6 +150,8 @@ final class NeuronTests: XCTestCase {
                 largest = max(largest, UInt32(abs(k)))
                 if k != 0 { expectedFired[i / width] = 1 }
             }
+            // Counts kept in a buffer, and counts recovered from the totals S·θ (the layer's usual case).
+            let startTotals = counts.map { $0 * theta }
             var totals = [Float](repeating: 0, count: n), increments = totals
             var fired = [UInt8](repeating: 7, count: rows)
             let sums = spk_stbif_rows(x, &counts, &totals, &increments, rows, width, theta, Float(lower), Float(upper),
@@ -155,6 +162,15 @@ final class NeuronTests: XCTestCase {
             XCTAssertEqual(fired, expectedFired)
             XCTAssertEqual(expectedFired[quiet], 0)
             XCTAssertEqual([sums.spikes, sums.events, sums.largest], [spikes, events, largest])
+            XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: theta, lower: Int(lower), upper: Int(upper)))
+            var recovered = startTotals, recoveredIncrements = [Float](repeating: 0, count: n)
+            fired = [UInt8](repeating: 7, count: rows)
+            let again = spk_stbif_rows(x, nil, &recovered, &recoveredIncrements, rows, width, theta, Float(lower),
+                                       Float(upper), burst, &fired)
+            XCTAssertEqual(recovered.map(\.bitPattern), expectedTotals.map(\.bitPattern))
+            XCTAssertEqual(recoveredIncrements.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
+            XCTAssertEqual(fired, expectedFired)
+            XCTAssertEqual([again.spikes, again.events, again.largest], [spikes, events, largest])
         }
     }
 }

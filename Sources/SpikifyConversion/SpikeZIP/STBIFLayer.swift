@@ -9,8 +9,10 @@ import SpikifySpiking
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the
 /// incremental `u += x_t/θ; u −= k`), so that once the input settles the count is exactly
 /// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
-/// Only the count is state: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a division
-/// costs less than storing and reloading it, and the same Float comes out every time).
+/// No state beyond the output total: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a
+/// division costs less than storing and reloading it, and the same Float comes out every time), and the count S is
+/// recovered from the output total `S·θ` as `round(S·θ/θ)`, exact for a normal θ and |S| < 2²² (see
+/// ``countsFromTotals(threshold:lower:upper:)``); other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
 /// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes
 /// ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)`` on the drive exactly (`NeuronTests` compares them
@@ -22,8 +24,9 @@ final class STBIFLayer: SpikeEmitter {
     let lower: Int32, upper: Int32
     /// Largest spike B (1: the paper's single-spike neuron).
     let burst: Int32
-    /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type).
-    let count: FloatBuffer
+    /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type); nil when they are
+    /// recovered from the output totals.
+    let count: FloatBuffer?
     let stepSpikes: ScalarBuffer<Int>
     let stepEvents: ScalarBuffer<Int>
     /// Per batch position: the largest |k| at the last step.
@@ -40,14 +43,15 @@ final class STBIFLayer: SpikeEmitter {
         self.lower = Int32(lower)
         self.upper = Int32(upper)
         self.burst = Int32(burst)
-        count = FloatBuffer(count: batch * input.info.perSample)
+        count = Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) ? nil
+            : FloatBuffer(count: batch * input.info.perSample)
         stepSpikes = ScalarBuffer<Int>(count: batch)
         stepEvents = ScalarBuffer<Int>(count: batch)
         sampleLargestSpike = ScalarBuffer<Int>(count: batch)
     }
 
     func reset(batch: Int) {
-        count.zero()
+        count?.zero()  // (recovered counts start at 0 with the output totals, which the executor zeroes)
         stepSpikes.zero()
         stepEvents.zero()
         sampleLargestSpike.zero()
@@ -55,7 +59,7 @@ final class STBIFLayer: SpikeEmitter {
     }
 
     func moveSample(from: Int, to: Int) {
-        count.moveBlock(from: from, to: to, size: neuronsPerSample)
+        count?.moveBlock(from: from, to: to, size: neuronsPerSample)
         stepSpikes.moveBlock(from: from, to: to, size: 1)
         stepEvents.moveBlock(from: from, to: to, size: 1)
         sampleLargestSpike.moveBlock(from: from, to: to, size: 1)
@@ -68,7 +72,7 @@ final class STBIFLayer: SpikeEmitter {
         let rows = input.info.rows, w = input.info.width
         let x = SendablePointer(input.total.pointer)
         let y = SendablePointer(output.total.pointer), dy = SendablePointer(output.increment.pointer)
-        let s = SendablePointer(count.pointer), spikes = SendablePointer(stepSpikes.pointer)
+        let s = count.map { SendablePointer($0.pointer) }, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
         let theta = threshold, lo = Float(lower), hi = Float(upper), b = Float(burst), input = input
@@ -83,8 +87,8 @@ final class STBIFLayer: SpikeEmitter {
                     guard input.rowChanged(r) || fired.base[r] != 0 else { r += 1; continue }
                     var last = r + 1
                     while last < end && (input.rowChanged(last) || fired.base[last] != 0) { last += 1 }
-                    let sums = spk_stbif_rows(x.base + r * w, s.base + r * w, y.base + r * w, dy.base + r * w,
-                                              last - r, w, theta, lo, hi, b, fired.base + r)
+                    let sums = spk_stbif_rows(x.base + r * w, s.map { $0.base + r * w }, y.base + r * w,
+                                              dy.base + r * w, last - r, w, theta, lo, hi, b, fired.base + r)
                     emitted &+= Int(sums.spikes)
                     firedNeurons &+= Int(sums.events)
                     widest = Swift.max(widest, Int(sums.largest))
@@ -99,5 +103,12 @@ final class STBIFLayer: SpikeEmitter {
         for p in 0..<batch where stepSpikes[p] != 0 { widest = Swift.max(widest, sampleLargestSpike[p]) }
         output.finishStep(batch: batch)
         stepLargestSpike = widest
+    }
+
+    /// Whether a layer's counts can be recovered from its output totals bit for bit: θ normal, every count within
+    /// ±(2²² − 1) and S·θ finite for the largest |S|. Then `fl(S·θ)/θ` lies within |S|·(2⁻²³ + 2⁻⁴⁸) < 0.5 of S.
+    static func countsFromTotals(threshold: Float, lower: Int, upper: Int) -> Bool {
+        let largest = Swift.max(abs(lower), abs(upper))
+        return threshold.isNormal && largest < 4_194_304 && (threshold * Float(largest)).isFinite
     }
 }

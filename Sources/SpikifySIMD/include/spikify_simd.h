@@ -29,6 +29,9 @@ typedef struct {
 /// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form
 /// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and
 /// `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
+///
+/// With `count` NULL the counts are recovered from the totals as `S = round(total/θ)`: exact when θ is a normal
+/// float, |S| < 2²² and S·θ is finite (then `total/θ` is within |S|·2⁻²³ < 0.5 of S), which the caller checks.
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired);
 
