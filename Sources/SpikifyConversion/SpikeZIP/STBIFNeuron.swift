@@ -64,10 +64,10 @@ public struct STBIFNeuron: Sendable, Equatable {
     }
 
     /// ``fire(_:count:lower:upper:burst:)`` without branches and in Float (counts are integers below 2²⁴, exact in
-    /// Float), for the layer's vectorisable loop: the spike is `clamp(floor(clamp(u, −B, B)), lower − S, upper − S)`,
-    /// the same number for every u (for u ≥ 1 the upper clamp is the count bound, for u < 0 the lower one, and
-    /// 0 ≤ u < 1 gives 0 within any bounds), and 0 for a NaN membrane. `NeuronTests` checks it against
-    /// ``fire(_:count:lower:upper:burst:)``.
+    /// Float), the rule the layer's C kernel `spk_stbif_rows` computes: the spike is
+    /// `clamp(floor(clamp(u, −B, B)), lower − S, upper − S)`, the same number for every u (for u ≥ 1 the upper clamp
+    /// is the count bound, for u < 0 the lower one, and 0 ≤ u < 1 gives 0 within any bounds), and 0 for a NaN
+    /// membrane. `NeuronTests` checks it against ``fire(_:count:lower:upper:burst:)``, and the kernel against it.
     @inline(__always)
     static func fireBranchless(_ u: Float, count: Float, lower: Float, upper: Float, burst: Float) -> Float {
         let above = u < -burst ? -burst : u

@@ -1,4 +1,5 @@
-/// Branch-free elementary functions that the compiler can vectorise (the row kernels call them per element).
+/// Branch-free elementary functions: the definitions that the C kernels of softmax and GELU (SpikifySIMD,
+/// `spk_exp`, `spk_erf`) compute operation for operation; `KernelTests` compares the kernels with them bit for bit.
 enum Elementary {
     /// `eˣ` for float32 with ≈1 ulp error: `x = n·ln2 + r`, `|r| ≤ ln2/2`, a degree-6 polynomial for `eʳ` (Cephes
     /// `expf` coefficients), and `2ⁿ` built in the exponent bits. Inputs are clamped to [−87.3, 88]; below that
