@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Spikify's performance figures in one run (docs/performance.md), release build, each ratio measured in this run:
-#   ANN vs PyTorch/timm     ViT-Tiny and ViT-Small geometries, random weights, batch 1 and 16
+#   ANN vs PyTorch/timm     ViT-Tiny and ViT-Small geometries, random weights, batch 1 and 16; ROUNDS (3) rounds,
+#                           Spikify and PyTorch alternating, so that each ratio compares measurements taken minutes
+#                           apart at most under the same load; the summary gives the median ratio and the range
 #   SNN vs ANN              the bundled QAT QANN until quiet (batch 16; single spikes, then --burst 4, 8 and 16, all
 #                           exact at quiescence); ViT-Tiny geometry per simulated step
 #   SNN vs SpikingJelly     SpikingJelly 2.0's SpikeZIP-TF recipe on the bundled QANN at T = 32 (batch 16)
 #   peak RSS, the OpenBLAS kernel (with a warning and its fix when it is older than the CPU), scaling curves.
-#   tools/bench.sh     (make bench builds and sets up the venv first; SECONDS_PER=3 per measurement)
+#   tools/bench.sh     (make bench builds and sets up the venv first; SECONDS_PER=3 per measurement, ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=.build/release/spikify-bench
 PY=.venv/bin/python
 SECONDS_PER=${SECONDS_PER:-3}
+ROUNDS=${ROUNDS:-3}
 [ -x "$BENCH" ] || swift build -c release --product spikify-bench >&2
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$BENCH" --seconds "$SECONDS_PER" | tee "$out"
-"$PY" tools/bench_torch.py --batches 1 16 --min-seconds "$SECONDS_PER" | tee -a "$out"
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== ANN round $round of $ROUNDS: Spikify, then PyTorch" | tee -a "$out"
+  "$BENCH" --sections ann --seconds "$SECONDS_PER" | tee -a "$out"
+  "$PY" tools/bench_torch.py --batches 1 16 --min-seconds "$SECONDS_PER" | tee -a "$out"
+done
+"$BENCH" --sections snn,tiny,sweep --seconds "$SECONDS_PER" | tee -a "$out"
 if "$PY" -c "import spikingjelly.activation_based.ann2snn.recipes" 2>/dev/null; then
   "$PY" tools/bench_spikingjelly.py --timesteps 32 --batch 16 --min-seconds "$SECONDS_PER" 2>/dev/null | tee -a "$out"
 else
@@ -23,6 +30,7 @@ else
 fi
 "$PY" - "$out" <<'PYEOF'
 import re, sys
+from statistics import median
 text = open(sys.argv[1]).read()
 def find(pattern, cast=float):
     m = re.search(pattern, text)
@@ -33,13 +41,16 @@ print(f"OpenBLAS kernel: {core}")
 for line in text.splitlines():
     if line.startswith("warning: OpenBLAS"):
         print(line)
-print("ANN vs PyTorch (images/s; > 1 means Spikify is faster)")
+print("ANN vs PyTorch (images/s, medians over the rounds; ratio > 1 means Spikify is faster; the ratio is the")
+print("median of the rounds' ratios, each from Spikify and PyTorch measured one after the other)")
 for model in ("vit_tiny", "vit_small"):
     for b in (1, 16):
-        s = find(rf"ann {model} batch {b} images_per_s ([\d.]+)")
-        t = find(rf"torch {model} batch {b} images_per_s ([\d.]+)")
-        if s and t:
-            print(f"  {model:9} batch {b:2}: spikify {s:8.2f}  pytorch {t:8.2f}  ratio {s / t:5.2f}")
+        s = [float(v) for v in re.findall(rf"^ann {model} batch {b} images_per_s ([\d.]+)", text, re.M)]
+        t = [float(v) for v in re.findall(rf"^torch {model} batch {b} images_per_s ([\d.]+)", text, re.M)]
+        ratios = [a / c for a, c in zip(s, t)]
+        if ratios:
+            print(f"  {model:9} batch {b:2}: spikify {median(s):8.2f}  pytorch {median(t):8.2f}  "
+                  f"ratio {median(ratios):5.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}, n = {len(ratios)})")
 snn = find(r"until_quiet ms_per_image ([\d.]+)")
 ann = find(r"ann_ms_per_image ([\d.]+)")
 if snn and ann:

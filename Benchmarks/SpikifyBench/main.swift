@@ -2,26 +2,70 @@ import Foundation
 import Spikify
 
 // Release-build figures of Spikify's performance (docs/performance.md); tools/bench.sh runs this next to PyTorch and
-// SpikingJelly in the same session and prints the ratios.
-//
-// usage: spikify-bench [--sections ann,snn,tiny,sweep] [--batches 1,16] [--seconds 3]
-//                      [--model models/vit-mnist-relu-qann16.h5] [--data models/data/mnist-test.h5] [--images 64]
-//   ann    ViT-Tiny and ViT-Small geometries (random weights), images/s per batch size
-//   snn    the bundled QAT QANN, batch 16: SNN until quiet and at T = 32 against the ANN, exactness, time by operator
-//   tiny   ViT-Tiny geometry, 16 calibrated levels, batch 4: one simulated step against one ANN forward; peak RSS
-//   sweep  SNN time against T, batch, tokens, width and depth
+// SpikingJelly in the same session and prints the ratios. `spikify-bench --help` lists the sections and options.
 
-let args = CommandLine.arguments
-func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil } }
-let seconds = Double(value("--seconds") ?? "3") ?? 3
+let usage = """
+    usage: spikify-bench [--sections ann,snn,tiny,sweep] [--batches 1,16] [--seconds 3] [--images 64]
+                         [--model models/vit-mnist-relu-qann16.h5] [--data models/data/mnist-test.h5]
+      --sections LIST  which sections to run (default all four):
+                         ann    ViT-Tiny and ViT-Small geometries (random weights), images/s per batch size
+                         snn    the bundled QAT QANN, batch 16: SNN until quiet and at T = 32 against the ANN,
+                                exactness, time by operator; the same with --burst 4, 8 and 16
+                         tiny   ViT-Tiny geometry, 16 calibrated levels, batch 4: one simulated step against one
+                                ANN forward; peak RSS of predict and of the SNN
+                         sweep  SNN time against T, batch, tokens, width and depth
+      --batches LIST   batch sizes of the ann section (default 1,16)
+      --seconds S      seconds per measurement (default 3; the sweep uses at most 1)
+      --images N       test images of the snn section, in batches of 16 (default 64)
+      --model FILE     the QANN of the snn and sweep sections (default models/vit-mnist-relu-qann16.h5)
+      --data FILE      its test images (default models/data/mnist-test.h5)
+      -h, --help       this text
+    """
 
+let args = Array(CommandLine.arguments.dropFirst())
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("spikify-bench: \(message)\n\n\(usage)\n".utf8))
+    exit(2)
+}
+if args.contains("-h") || args.contains("--help") { print(usage); exit(0) }
+let flags: Set = ["--sections", "--batches", "--seconds", "--images", "--model", "--data", "--rss-probe", "--batch"]
+let options: [String: String] = {
+    var options: [String: String] = [:], position = 0
+    while position < args.count {
+        let flag = args[position]
+        guard flags.contains(flag) else { fail("unknown option \(flag)") }
+        guard position + 1 < args.count else { fail("\(flag) needs a value") }
+        options[flag] = args[position + 1]
+        position += 2
+    }
+    return options
+}()
+func value(_ flag: String) -> String? { options[flag] }
+func positive(_ flag: String, default fallback: Int) -> Int {
+    guard let text = value(flag) else { return fallback }
+    guard let n = Int(text), n > 0, n <= 1 << 16 else { fail("\(flag) expects a positive integer, got \(text)") }
+    return n
+}
+guard let seconds = Double(value("--seconds") ?? "3"), seconds > 0, seconds <= 600 else {
+    fail("--seconds expects a number of seconds in (0, 600], got \(value("--seconds") ?? "")")
+}
+
+// Internal: one peak-RSS measurement in a fresh process (the tiny section starts these).
 if let kind = value("--rss-probe") {
-    print(String(format: "%.1f", try rssProbe(kind, batch: Int(value("--batch") ?? "4") ?? 4, steps: 8)))
+    print(String(format: "%.1f", try rssProbe(kind, batch: positive("--batch", default: 4), steps: 8)))
     exit(0)
 }
 
+let known: Set = ["ann", "snn", "tiny", "sweep"]
 let sections = Set((value("--sections") ?? "ann,snn,tiny,sweep").split(separator: ",").map(String.init))
-let batches = (value("--batches") ?? "1,16").split(separator: ",").compactMap { Int($0) }
+if sections.isEmpty || !sections.isSubset(of: known) {
+    fail("--sections expects a list of \(known.sorted().joined(separator: ", ")), got \(value("--sections") ?? "")")
+}
+let batches = (value("--batches") ?? "1,16").split(separator: ",").map { part -> Int in
+    guard let n = Int(part), n > 0, n <= 1024 else { fail("--batches expects positive batch sizes, got \(part)") }
+    return n
+}
+let images = positive("--images", default: 64)
 let model = value("--model") ?? "models/vit-mnist-relu-qann16.h5"
 let data = value("--data") ?? "models/data/mnist-test.h5"
 
@@ -31,7 +75,7 @@ print("workers \(Parallel.workers)")
 if let advice = BLAS.kernelAdvice() { print(advice) }
 if sections.contains("ann") { annSection(batches: batches, seconds: seconds) }
 if sections.contains("snn") {
-    try bundledSection(model: model, data: data, batch: 16, images: Int(value("--images") ?? "64") ?? 64, seconds: seconds)
+    try bundledSection(model: model, data: data, batch: 16, images: images, seconds: seconds)
 }
 if sections.contains("tiny") { try tinyStepSection(batch: 4, steps: 8, seconds: seconds) }
 if sections.contains("sweep") { try sweepSection(model: model, data: data, seconds: min(seconds, 1)) }

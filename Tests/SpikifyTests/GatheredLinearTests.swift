@@ -18,7 +18,7 @@ final class GatheredLinearTests: XCTestCase {
         }
     }
 
-    /// At the chosen call size, every row of three samples at every position of a call equals its per-sample
+    /// At every accepted call size, every row of three samples at every position of a call equals its per-sample
     /// result.
     func testGatheredCallsReproducePerSampleCallsAtEveryPosition() {
         // (in, out, rows per sample): the bundled MNIST ViTs (patch 16 → 64, 64 → 64/128, 128 → 64, the head) and a
@@ -29,30 +29,57 @@ final class GatheredLinearTests: XCTestCase {
             let samples = rows == 1 ? 64 : 3
             let x = random(samples * rows * k, seed: 1), w = random(n * k, seed: 2, scale: 0.05)
             let b = random(n, seed: 3)
-            guard let m = GatheredLinear.callRows(weight: w, bias: b, inFeatures: k, outFeatures: n,
-                                                  rowsPerSample: rows, maximumRows: samples * rows) else {
-                continue  // one call per sample: nothing to check
-            }
+            let sizes = GatheredLinear.callSizes(weight: w, bias: b, inFeatures: k, outFeatures: n,
+                                                 rowsPerSample: rows, maximumRows: samples * rows)
             var reference = [Float](repeating: 0, count: samples * rows * n)
             Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: w, bias: b,
                            outFeatures: n, into: &reference)
             let step = rows > 100 ? 5 : 1  // every shift for the small shapes, every 5th for ViT-Tiny
-            for shift in stride(from: 0, to: m, by: step) {
-                // Row r at position (r + shift) mod m of some call.
-                let source = (0..<(samples * rows + m)).map { ($0 + samples * rows - shift) % (samples * rows) }
-                for call in stride(from: 0, to: source.count - m + 1, by: m) {
-                    let rowsInCall = Array(source[call..<(call + m)])
-                    var gathered = [Float](), out = [Float](repeating: 0, count: m * n)
-                    for r in rowsInCall { gathered += x[(r * k)..<((r + 1) * k)] }
-                    Kernels.linear(gathered, rows: m, inFeatures: k, weight: w, bias: b, outFeatures: n, into: &out)
-                    for (i, r) in rowsInCall.enumerated()
-                    where Array(out[(i * n)..<((i + 1) * n)]) != Array(reference[(r * n)..<((r + 1) * n)]) {
-                        XCTFail("\(k)→\(n), \(rows) rows per sample: row \(r) differs at position \(i) of a call of \(m)")
-                        return
+            for m in sizes {  // none: one call per sample, nothing to check
+                for shift in stride(from: 0, to: m, by: step * m / 64) {
+                    // Row r at position (r + shift) mod m of some call.
+                    let source = (0..<(samples * rows + m)).map { ($0 + samples * rows - shift) % (samples * rows) }
+                    for call in stride(from: 0, to: source.count - m + 1, by: m) {
+                        let rowsInCall = Array(source[call..<(call + m)])
+                        var gathered = [Float](), out = [Float](repeating: 0, count: m * n)
+                        for r in rowsInCall { gathered += x[(r * k)..<((r + 1) * k)] }
+                        Kernels.linear(gathered, rows: m, inFeatures: k, weight: w, bias: b, outFeatures: n,
+                                       into: &out)
+                        for (i, r) in rowsInCall.enumerated()
+                        where Array(out[(i * n)..<((i + 1) * n)]) != Array(reference[(r * n)..<((r + 1) * n)]) {
+                            XCTFail("\(k)→\(n), \(rows) rows/sample: row \(r) differs at position \(i), call of \(m)")
+                            return
+                        }
                     }
+                }
+                // A run of consecutive rows read in place (the operator does so), from every start row.
+                for first in stride(from: 0, through: samples * rows - m, by: step) {
+                    var out = [Float](repeating: 0, count: m * n)
+                    x.withUnsafeBufferPointer {
+                        Kernels.linear($0.baseAddress! + first * k, rows: m, inFeatures: k, weight: w, bias: b,
+                                       outFeatures: n, into: &out)
+                    }
+                    XCTAssertEqual(out, Array(reference[(first * n)..<((first + m) * n)]),
+                                   "\(k)→\(n), \(m) rows from row \(first)")
                 }
             }
         }
+    }
+
+    /// Calls cover the changed rows largest size first, the remainder padded into the smallest size.
+    func testCallsCoverRowsLargestFirst() {
+        func cover(_ count: Int, _ sizes: [Int]) -> [Int] {
+            var calls: [Int] = [], left = count
+            while left > 0 {
+                calls.append(GatheredLinear.nextCallSize(rowsLeft: left, sizes: sizes))
+                left -= calls[calls.count - 1]
+            }
+            return calls
+        }
+        XCTAssertEqual(cover(394, [64, 128, 256]), [256, 128, 64])
+        XCTAssertEqual(cover(788, [64, 128, 256]), [256, 256, 256, 64])
+        XCTAssertEqual(cover(10, [128, 256]), [128])
+        XCTAssertEqual(cover(200, [64]), [64, 64, 64, 64])
     }
 
     /// The bundled QAT QANN's SNN (batch 16, gathered linear layers wherever the measurement allows them) settles

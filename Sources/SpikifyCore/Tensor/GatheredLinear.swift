@@ -6,26 +6,36 @@ import Foundation
 /// Why it needs a check: OpenBLAS picks its kernel by shape (a "small matrix" kernel when `rows × outFeatures` is
 /// small, edge code for the rows left over by its tiles), and the order of a dot product's terms can follow, so a
 /// row's result can depend on how many rows share the call and where the row sits in it. Gathered calls therefore
-/// always have one fixed row count, ``callRows(weight:bias:inFeatures:outFeatures:rowsPerSample:maximumRows:)``,
+/// only have row counts from a fixed set, ``callSizes(weight:bias:inFeatures:outFeatures:rowsPerSample:maximumRows:)``,
 /// chosen on this machine (BLAS kernel as configured, one thread as in the spiking executor) with the layer's own
 /// weights: a size is accepted only when, in several calls of that size holding rows of many samples in scrambled
-/// positions, every row equals its per-sample result. Callers pad the last call with copies of a row, and keep one
-/// call per sample when no size passes. Evidence: ``GatheredLinearTests`` (every position, the layer shapes of the
-/// bundled models, and the bundled QANN's SNN bit for bit); `spikify-bench` checks the settled logits of 64 images.
+/// positions, every row equals its per-sample result. Callers cover their rows with calls of accepted sizes (larger
+/// calls run closer to the kernel's peak), pad the last call with copies of a row, and keep one call per sample
+/// when no size passes. Evidence: ``GatheredLinearTests`` (every position and every accepted size, the layer shapes
+/// of the bundled models, and the bundled QANN's SNN bit for bit); `spikify-bench` checks the settled logits of 64
+/// images.
 package enum GatheredLinear {
-    /// The row count of every gathered call for this layer, or nil (one call per sample).
-    package static func callRows(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures k: Int,
-                                 outFeatures n: Int, rowsPerSample rows: Int, maximumRows: Int) -> Int? {
+    /// The row counts gathered calls may have for this layer, ascending; empty: one call per sample.
+    package static func callSizes(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures k: Int,
+                                  outFeatures n: Int, rowsPerSample rows: Int, maximumRows: Int) -> [Int] {
         BLAS.withSingleThread {
-            candidates(rowsPerSample: rows, maximum: maximumRows).first {
+            candidates(rowsPerSample: rows, maximum: maximumRows).filter {
                 reproduces(callRows: $0, weight: weight, bias: bias, k: k, n: n, rows: rows)
             }
         }
     }
 
-    /// Call sizes tried, smallest first: multiples of 32 from 64 to 256 that do not exceed `maximum`.
+    /// Call sizes tried: 64, 128 and 256 rows, those that do not exceed `maximum`.
     static func candidates(rowsPerSample rows: Int, maximum: Int) -> [Int] {
         [64, 128, 256].filter { $0 <= maximum }
+    }
+
+    /// The size of the next call when `left` rows remain to be covered with calls of the accepted `sizes`
+    /// (ascending, not empty): the largest size that fits, else the smallest, padded. So 394 rows with sizes
+    /// 64, 128, 256 take calls of 256, 128 and 64 (54 rows of padding).
+    @inline(__always)
+    package static func nextCallSize(rowsLeft left: Int, sizes: [Int]) -> Int {
+        sizes.last { $0 <= left } ?? sizes[0]
     }
 
     /// Whether calls of `m` rows, filled with rows of several samples in scrambled positions (every row twice, at

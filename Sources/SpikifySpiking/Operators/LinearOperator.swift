@@ -3,10 +3,11 @@ import SpikifyCore
 /// `Y = W·X̂ + b` on the accumulated input: the bias enters once, with the first output (SpikeZIP-TF `LLLinear`).
 /// Its increment is `W·x_t`, the difference of consecutive totals.
 ///
-/// Only rows (tokens) whose input changed are recomputed. When ``GatheredLinear`` found a call size at which
+/// Only rows (tokens) whose input changed are recomputed. When ``GatheredLinear`` found call sizes at which
 /// gathered rows reproduce the reference network's per-sample calls bit for bit on this machine, the changed rows
-/// of all samples go through GEMMs of exactly that many rows, spread over the cores; otherwise each sample with a
-/// changed row gets its own call, as in the reference network.
+/// of all samples go through GEMMs of those sizes: one contiguous share of the rows per core, each covered by the
+/// largest accepted calls that fit (a run of consecutive rows is read in place, other rows are gathered first).
+/// Otherwise each sample with a changed row gets its own call, as in the reference network.
 final class LinearOperator: SynapticOperator {
     let input: ValueSlot, output: ValueSlot
     let weights: LinearWeights
@@ -18,8 +19,8 @@ final class LinearOperator: SynapticOperator {
     var fanOut: Int { outFeatures }
     /// Non-zero input increments over the batch at the last step (synaptic events = this × fan-out).
     private(set) var stepInputEvents = 0
-    /// Row count of every gathered call (nil: one call per sample).
-    let callRows: Int?
+    /// Row counts gathered calls may have, ascending (empty: one call per sample).
+    let callSizes: [Int]
     private let scratch: ScratchArena
     /// Rows recomputed at this step (batch row indices), and per sample whether it has one.
     private let changedRows: ScalarBuffer<Int>
@@ -34,12 +35,13 @@ final class LinearOperator: SynapticOperator {
         self.output = output
         weights = LinearWeights(weight: weight, bias: bias)
         let rows = runtime.capacity * input.info.rows
-        callRows = GatheredLinear.callRows(weight: weights.weight.pointer, bias: weights.bias.orNil,
-                                           inFeatures: weights.inFeatures, outFeatures: weights.outFeatures,
-                                           rowsPerSample: input.info.rows, maximumRows: rows)
+        callSizes = GatheredLinear.callSizes(weight: weights.weight.pointer, bias: weights.bias.orNil,
+                                             inFeatures: weights.inFeatures, outFeatures: weights.outFeatures,
+                                             rowsPerSample: input.info.rows, maximumRows: rows)
         scratch = runtime.scratch
-        if let m = callRows {
-            let padded = (rows + m - 1) / m * m
+        if let largest = callSizes.last {
+            // Each core's share is padded by less than one call.
+            let padded = rows + Parallel.workers * largest
             scratch.reserve(Self.gatheredInput, count: padded * weights.inFeatures)
             scratch.reserve(Self.gatheredOutput, count: padded * weights.outFeatures)
         }
@@ -66,28 +68,46 @@ final class LinearOperator: SynapticOperator {
             changedSamples[sample] = any ? 1 : 0
         }
         if m > 0 {
-            if let size = callRows { gathered(rows: m, callRows: size) } else { perSample(batch: batch) }
+            if callSizes.isEmpty { perSample(batch: batch) } else { gathered(rows: m) }
         }
         output.finishStep(batch: batch)
     }
 
-    /// The `m` changed rows gathered into calls of exactly `size` rows (the last padded with copies of the first
-    /// row), the calls spread over the cores.
-    private func gathered(rows m: Int, callRows size: Int) {
-        let k = inFeatures, n = outFeatures, calls = (m + size - 1) / size
+    /// The `m` changed rows in one contiguous share per core, each share covered by calls of the accepted sizes
+    /// (``GatheredLinear/nextCallSize(rowsLeft:sizes:)``; the last call padded with copies of the share's first
+    /// row). A call whose rows are consecutive batch rows reads them in place; the others are gathered first.
+    private func gathered(rows m: Int) {
+        let k = inFeatures, n = outFeatures, sizes = callSizes, largest = sizes[sizes.count - 1]
+        let shares = Swift.min(Parallel.workers, Swift.max(1, m / sizes[0]))
         let x = SendablePointer(scratch.buffer(Self.gatheredInput).pointer)
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
         let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
         let w = SendablePointer(weight.pointer), b = bias.orNil.map { SendablePointer($0) }, output = output
-        Parallel.forChunks(calls) { chunk in
-            for call in chunk {
-                let first = call * size
-                for i in first..<(first + size) {
-                    (x.base + i * k).update(from: source.base + rows.base[i < m ? i : 0] * k, count: k)
+        Parallel.forChunks(shares) { chunk in
+            for share in chunk {
+                let lo = m * share / shares, hi = m * (share + 1) / shares
+                var first = lo, slot = lo + share * largest  // scratch rows of this share start at `slot`
+                while first < hi {
+                    let size = GatheredLinear.nextCallSize(rowsLeft: hi - first, sizes: sizes)
+                    let last = first + size - 1
+                    let a: UnsafePointer<Float>
+                    if last < hi && rows.base[last] - rows.base[first] == size - 1 {
+                        a = UnsafePointer(source.base + rows.base[first] * k)
+                    } else {
+                        for i in 0..<size {
+                            let r = rows.base[first + i < hi ? first + i : lo]
+                            (x.base + (slot + i) * k).update(from: source.base + r * k, count: k)
+                        }
+                        a = UnsafePointer(x.base + slot * k)
+                    }
+                    Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
+                                   into: y.base + slot * n)
+                    for i in 0..<Swift.min(size, hi - first) {
+                        output.updateRow(rows.base[first + i], from: y.base + (slot + i) * n)
+                    }
+                    first += size
+                    slot += size
                 }
-                Kernels.linear(x.base + first * k, rows: size, inFeatures: k, weight: w.base, bias: b?.base,
-                               outFeatures: n, into: y.base + first * n)
-                for i in first..<Swift.min(first + size, m) { output.updateRow(rows.base[i], from: y.base + i * n) }
             }
         }
     }
