@@ -81,10 +81,12 @@ void spk_gelu(float *x, long count) {
 }
 
 /// The ST-BIF+ rows of `spk_stbif_rows`, with the counts read from `count` or recovered from the totals
-/// (`fromTotals`: S = round(total/θ), exact for |S| < 2²² and θ normal, see the header).
+/// (`fromTotals`: S = round(total/θ), exact for |S| < 2²² and θ normal, see the header), and the increments
+/// written or not (`writeIncrements`).
 static inline __attribute__((always_inline))
 spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
-                         float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals) {
+                         float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals,
+                         int writeIncrements) {
     const float magic = 8388608.0f;
     const uint32_t magicBits = 0x4B000000u;
     uint32_t spikes = 0, events = 0, largest = 0;
@@ -115,7 +117,7 @@ spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *incr
             float updated = c + spike;
             if (!fromTotals) count[i] = updated;
             total[i] = updated * theta;
-            increment[i] = spike * theta;
+            if (writeIncrements) increment[i] = spike * theta;
             uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
             spikes += size;
             rowEvents += ((size - 1) >> 31) ^ 1;
@@ -131,25 +133,36 @@ spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *incr
 SPK_CLONES
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired) {
+    if (count && increment)
+        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0, 1);
     if (count)
-        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0);
-    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1);
+        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0, 0);
+    if (increment)
+        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1, 1);
+    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1, 0);
 }
 
 SPK_CLONES
-int spk_finish_row(const float *total, float *increment, long width) {
-    int any = 0;
+long spk_finish_row(const float *total, float *increment, long width) {
+    long nonzero = 0;
     for (long j = 0; j < width; j++) {
         float delta = total[j] - increment[j];
         increment[j] = delta;
-        any |= delta != 0;
+        nonzero += delta != 0;
     }
-    return any;
+    return nonzero;
 }
 
 SPK_CLONES
 int spk_update_row(float *total, float *increment, const float *fresh, long width) {
     int any = 0;
+    if (!increment) {
+        for (long j = 0; j < width; j++) {
+            any |= fresh[j] != total[j];
+            total[j] = fresh[j];
+        }
+        return any;
+    }
     for (long j = 0; j < width; j++) {
         float delta = fresh[j] - total[j];
         increment[j] = delta;

@@ -98,22 +98,45 @@ final class GatheredLinearTests: XCTestCase {
     }
 
     /// Which values keep increments of their own (docs/performance.md, "Memory"): in the bundled QANN's graph only
-    /// the image, the logits and the values a linear layer reads (it counts input events from increments); the
-    /// others share one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN
-    /// above, and every SpikeZIP-TF exactness and compaction test, run with this sharing.
+    /// the image, the logits and values a linear layer reads from a producer that does not count its events (the
+    /// patch embedding's input); the others, the ST-BIF+ (or GELU) outputs that feed linear layers included, share
+    /// one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN above, and every
+    /// SpikeZIP-TF exactness and compaction test, run with this sharing.
     func testOnlyValuesNobodyReadsIncrementsOfShareTheirIncrementBuffer() throws {
         let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
         let c = try ConversionMethods.convert(model, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
         let g = c.graph
         let shared = SpikingExecutor.valuesSharingIncrements(g, specs: try g.validatedSpecs())
         let readByLinear = Set(g.nodes.filter { $0.kind == LinearSpec.kind }.flatMap(\.inputs))
+        let counting: Set = [STBIFSpec.kind, LayerNormDiffSpec.kind, SoftmaxDiffSpec.kind, ActivationDiffSpec.kind]
+        let countedOutputs = Set(g.nodes.filter { counting.contains($0.kind) }.flatMap(\.outputs))
+        XCTAssertFalse(readByLinear.isDisjoint(with: countedOutputs))
         for v in g.values.indices {
-            let keeps = v == g.input || v == g.output || readByLinear.contains(v)
+            let keeps = v == g.input || v == g.output || (readByLinear.contains(v) && !countedOutputs.contains(v))
             XCTAssertEqual(shared[v], !keeps, "value \(g.values[v].name)")
         }
         XCTAssertGreaterThan(shared.filter { $0 }.count, g.values.count / 2)
         let executor = try SpikingExecutor(graph: g, batchCapacity: 4)
         XCTAssertEqual(executor.sharedIncrementValues, shared.filter { $0 }.count)
+
+        // A linear layer fed by ST-BIF+ neurons takes their event count (its statistics, step by step), which the
+        // neurons' kernel computes as the non-zero increments (NeuronTests).
+        let images = try ImageDataset.load(Fixtures.bundled("data/mnist-test.h5"), for: model.config)
+        let run = try executor.run(images.batch(0..<4), timesteps: 40)
+        let producer = Dictionary(g.nodes.flatMap { n in n.outputs.map { ($0, n) } }, uniquingKeysWith: { a, _ in a })
+        var checked = 0
+        for node in g.nodes where node.kind == LinearSpec.kind {
+            guard let feeding = producer[node.inputs[0]], feeding.kind == STBIFSpec.kind,
+                  let l = run.layers.firstIndex(where: { $0.name == node.tensors["weight"] }),
+                  let s = run.sites.firstIndex(where: { $0.name == feeding.site }) else { continue }
+            for t in 0..<run.stepsRun {
+                XCTAssertEqual(run.stepLayerEvents[t * run.layers.count + l],
+                               run.stepSiteEvents[t * run.sites.count + s], "\(run.layers[l].name), step \(t)")
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 4 * 4)  // qkv, proj, fc1, fc2 of 4 blocks
+        XCTAssertGreaterThan(run.layerEvents.reduce(0, +), 0)
 
         let mst = try ConversionMethods.convert(try ViTImporter.load(Fixtures.bundled("vit-mnist-mst16.h5")),
                                                 method: "mst", options: ConversionOptions())

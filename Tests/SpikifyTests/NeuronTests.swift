@@ -151,7 +151,7 @@ final class NeuronTests: XCTestCase {
                 if k != 0 { expectedFired[i / width] = 1 }
             }
             // Counts kept in a buffer, and counts recovered from the totals S·θ (the layer's usual case).
-            let startTotals = counts.map { $0 * theta }
+            let startTotals = counts.map { $0 * theta }, startCounts = counts
             var totals = [Float](repeating: 0, count: n), increments = totals
             var fired = [UInt8](repeating: 7, count: rows)
             let sums = spk_stbif_rows(x, &counts, &totals, &increments, rows, width, theta, Float(lower), Float(upper),
@@ -171,6 +171,23 @@ final class NeuronTests: XCTestCase {
             XCTAssertEqual(recoveredIncrements.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
             XCTAssertEqual(fired, expectedFired)
             XCTAssertEqual([again.spikes, again.events, again.largest], [spikes, events, largest])
+            // Events are the non-zero increments (what a linear layer fed by the layer counts as its input events).
+            XCTAssertEqual(Int(events), expectedIncrements.filter { $0 != 0 }.count)
+            // Without increments (nobody reads them): the same totals, counts, flags and sums.
+            var bare = startTotals, bareCounts = startCounts
+            fired = [UInt8](repeating: 7, count: rows)
+            let withCounts = spk_stbif_rows(x, &bareCounts, &bare, nil, rows, width, theta, Float(lower),
+                                            Float(upper), burst, &fired)
+            XCTAssertEqual(bare.map(\.bitPattern), expectedTotals.map(\.bitPattern))
+            XCTAssertEqual(bareCounts.map(\.bitPattern), expectedCounts.map(\.bitPattern))
+            XCTAssertEqual(fired, expectedFired)
+            XCTAssertEqual([withCounts.spikes, withCounts.events, withCounts.largest], [spikes, events, largest])
+            bare = startTotals
+            let recoveredBare = spk_stbif_rows(x, nil, &bare, nil, rows, width, theta, Float(lower), Float(upper),
+                                               burst, &fired)
+            XCTAssertEqual(bare.map(\.bitPattern), expectedTotals.map(\.bitPattern))
+            XCTAssertEqual([recoveredBare.spikes, recoveredBare.events, recoveredBare.largest],
+                           [spikes, events, largest])
         }
     }
 }

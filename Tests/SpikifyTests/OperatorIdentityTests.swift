@@ -99,6 +99,7 @@ final class OperatorIdentityTests: XCTestCase {
         }
     }
 
+    /// ... and count their events (non-zero increments) at every step.
     func testDifferentialLayerNormSoftmaxAndGELUTelescope() {
         var rng = NeuronTests.SplitMix(state: 3)
         let rows = 3, width = 7
@@ -138,6 +139,9 @@ final class OperatorIdentityTests: XCTestCase {
                     for i in 0..<width { XCTAssertEqual(output.increment[i], 0, "\(name): unchanged row 0") }
                 }
                 if t >= 6 { XCTAssertFalse(output.changed, name) }
+                // The events it counts (what a linear layer it feeds takes as input events) are its non-zero
+                // increments.
+                XCTAssertEqual(output.stepEvents, output.increment.buffer.filter { $0 != 0 }.count, "\(name) t \(t)")
                 for i in summed.indices { summed[i] += output.increment[i] }
             }
             let expected = reference(Array(input.total.buffer))

@@ -5,14 +5,18 @@ import SpikifySpiking
 /// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
 /// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (SpikeZIP-TF's Spike-LayerNorm and
 /// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed (the input's row
-/// flags) are recomputed, and their increments are computed row by row.
+/// flags) are recomputed, and their increments are computed row by row. The operator counts its output events
+/// (non-zero increments; ``OperatorSpec/countsOutputEvents``).
 class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     let input: ValueSlot, output: ValueSlot
     var width: Int { input.info.width }
+    /// Non-zero increments of each output row at its last recomputation (read only where the row's flag is set).
+    private let rowEvents: ScalarBuffer<Int>
 
     init(input: ValueSlot, output: ValueSlot) {
         self.input = input
         self.output = output
+        rowEvents = ScalarBuffer<Int>(count: output.rowFlags.count)
     }
 
     /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
@@ -25,15 +29,18 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let w = width, rows = batch * input.info.rows
         let x = SendablePointer(input.total.pointer), y = SendablePointer(output.total.pointer)
-        let all = t == 0, input = input, output = output
+        let all = t == 0, input = input, output = output, events = SendablePointer(rowEvents.pointer)
         output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
             for r in range where all || input.rowChanged(r) {
                 output.beginRow(r)
                 apply(x.base + r * w, rows: 1, into: y.base + r * w)
-                output.finishRow(r)
+                events.base[r] = output.finishRow(r)
             }
         }
+        var nonZero = 0
+        for r in 0..<rows where output.rowFlags[r] != 0 { nonZero &+= rowEvents[r] }
+        output.stepEvents = nonZero
         output.finishStep(batch: batch)
     }
 }

@@ -71,7 +71,8 @@ final class STBIFLayer: SpikeEmitter {
         let batch = context.batch
         let rows = input.info.rows, w = input.info.width
         let x = SendablePointer(input.total.pointer)
-        let y = SendablePointer(output.total.pointer), dy = SendablePointer(output.increment.pointer)
+        let y = SendablePointer(output.total.pointer)
+        let dy = output.sharesIncrements ? nil : SendablePointer(output.increment.pointer)  // nobody reads them
         let s = count.map { SendablePointer($0.pointer) }, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
@@ -88,7 +89,8 @@ final class STBIFLayer: SpikeEmitter {
                     var last = r + 1
                     while last < end && (input.rowChanged(last) || fired.base[last] != 0) { last += 1 }
                     let sums = spk_stbif_rows(x.base + r * w, s.map { $0.base + r * w }, y.base + r * w,
-                                              dy.base + r * w, last - r, w, theta, lo, hi, b, fired.base + r)
+                                              dy.map { $0.base + r * w }, last - r, w, theta, lo, hi, b,
+                                              fired.base + r)
                     emitted &+= Int(sums.spikes)
                     firedNeurons &+= Int(sums.events)
                     widest = Swift.max(widest, Int(sums.largest))
@@ -99,8 +101,12 @@ final class STBIFLayer: SpikeEmitter {
                 largest.base[sample] = widest
             }
         }
-        var widest = 0
-        for p in 0..<batch where stepSpikes[p] != 0 { widest = Swift.max(widest, sampleLargestSpike[p]) }
+        var widest = 0, firedNeurons = 0
+        for p in 0..<batch where stepSpikes[p] != 0 {
+            widest = Swift.max(widest, sampleLargestSpike[p])
+            firedNeurons &+= stepEvents[p]
+        }
+        output.stepEvents = firedNeurons
         output.finishStep(batch: batch)
         stepLargestSpike = widest
     }

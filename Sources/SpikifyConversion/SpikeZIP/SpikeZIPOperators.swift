@@ -26,6 +26,8 @@ private func sameShape(_ n: NodeContext) throws {
 /// files written before burst spikes); a site.
 enum STBIFSpec: TotalOperatorSpec {
     static let kind = "spikezip.stbif"
+    /// Its neurons count their events (a linear layer it feeds takes the count instead of reading increments).
+    static var countsOutputEvents: Bool { true }
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -47,6 +49,7 @@ enum STBIFSpec: TotalOperatorSpec {
 /// `spikezip.layer_norm`: Spike-LayerNorm on totals; tensors `weight`, `bias` `[width]`, attribute `eps` > 0.
 enum LayerNormDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.layer_norm"
+    static var countsOutputEvents: Bool { true }
     struct Parameters { let gamma: Tensor, beta: Tensor, eps: Float }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -65,6 +68,7 @@ enum LayerNormDiffSpec: TotalOperatorSpec {
 /// `spikezip.softmax`: Spike-Softmax along rows.
 enum SoftmaxDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.softmax"
+    static var countsOutputEvents: Bool { true }
     static func parameters(_ n: NodeContext) throws { try sameShape(n) }
     static func instantiate(_ p: Void, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         SoftmaxDiffOperator(input: r.slot(n.node.inputs[0]), output: r.slot(n.node.outputs[0]))
@@ -74,6 +78,7 @@ enum SoftmaxDiffSpec: TotalOperatorSpec {
 /// `spikezip.activation`: differential GELU or ReLU; attribute `activation`.
 enum ActivationDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.activation"
+    static var countsOutputEvents: Bool { true }
     static func parameters(_ n: NodeContext) throws -> Activation {
         try sameShape(n)
         let name = try n.string("activation")

@@ -30,17 +30,18 @@ typedef struct {
 /// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and
 /// `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
 ///
+/// With `increment` NULL the increments are not written (nobody reads them).
 /// With `count` NULL the counts are recovered from the totals as `S = round(total/θ)`: exact when θ is a normal
 /// float, |S| < 2²² and S·θ is finite (then `total/θ` is within |S|·2⁻²³ < 0.5 of S), which the caller checks.
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired);
 
-/// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns 1
-/// when any difference is non-zero (`ValueSlot.finishRow`).
-int spk_finish_row(const float *total, float *increment, long width);
+/// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns
+/// how many differences are non-zero (`ValueSlot.finishRow`).
+long spk_finish_row(const float *total, float *increment, long width);
 
-/// A row set to `fresh`: `increment[j] = fresh[j] − total[j]`, `total[j] = fresh[j]`; returns 1 when any
-/// difference is non-zero (`ValueSlot.updateRow`).
+/// A row set to `fresh`: `increment[j] = fresh[j] − total[j]` (skipped when `increment` is NULL),
+/// `total[j] = fresh[j]`; returns 1 when any difference is non-zero (`ValueSlot.updateRow`).
 int spk_update_row(float *total, float *increment, const float *fresh, long width);
 
 /// How many of `x[0..<n]` are non-zero (`ValueSlot.nonZeroIncrements`).

@@ -20,6 +20,15 @@ public final class SpikingExecutor {
     private let positions: ScalarBuffer<Int>
     /// How many values share one increment buffer (``ValueSlot/sharesIncrements``).
     package var sharedIncrementValues: Int { slots.filter(\.sharesIncrements).count }
+    /// Bytes of the values' state at this batch capacity: totals, increments kept by their values, and the one
+    /// shared increment buffer (``ValueSlot/sharesIncrements``); operators' own state (counts, scratch) not included.
+    public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int) {
+        let float = MemoryLayout<Float>.size
+        let totals = slots.reduce(0) { $0 + $1.total.count * float }
+        let kept = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
+        let shared = slots.first(where: \.sharesIncrements).map { $0.increment.count * float } ?? 0
+        return (totals, kept, shared)
+    }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
     public var timesOperators = false
@@ -45,8 +54,13 @@ public final class SpikingExecutor {
         let shared = Self.valuesSharingIncrements(graph, specs: specs)
         let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
+        var counted = [Bool](repeating: false, count: graph.values.count)
+        for (node, spec) in zip(graph.nodes, specs) where spec.countsOutputEvents {
+            for v in node.outputs { counted[v] = true }
+        }
         let slots = graph.values.indices.map { v in
-            ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil)
+            ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
+                      countsEvents: counted[v])
         }
         self.slots = slots
         let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity)
@@ -60,14 +74,23 @@ public final class SpikingExecutor {
 
     /// Values whose increments need not be kept (``ValueSlot/sharesIncrements``): not the graph's input or output,
     /// produced by an operator that rewrites its increments where they change, and read by no operator that reads
-    /// increments. In a SpikeZIP-TF graph these are every value but the neurons' outputs that feed linear layers,
-    /// which halves the memory of the others.
+    /// increments, except operators that only count them from a producer that counts its events itself
+    /// (``OperatorSpec/countsInputEventsOnly``, ``OperatorSpec/countsOutputEvents``). In a SpikeZIP-TF graph these
+    /// are every value but the image and the logits, which halves the memory of the others.
     static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
         var read = [Bool](repeating: false, count: graph.values.count)
         var kept = [Bool](repeating: true, count: graph.values.count)
+        var counted = [Bool](repeating: false, count: graph.values.count)
         for (node, spec) in zip(graph.nodes, specs) {
-            for v in node.inputs where spec.readsInputIncrements { read[v] = true }
-            for v in node.outputs { kept[v] = spec.keepsOutputIncrements }
+            for v in node.outputs {
+                kept[v] = spec.keepsOutputIncrements
+                counted[v] = spec.countsOutputEvents
+            }
+        }
+        for (node, spec) in zip(graph.nodes, specs) {
+            for v in node.inputs where spec.readsInputIncrements && !(spec.countsInputEventsOnly && counted[v]) {
+                read[v] = true
+            }
         }
         read[graph.input] = true
         read[graph.output] = true

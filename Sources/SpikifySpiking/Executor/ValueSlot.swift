@@ -33,10 +33,16 @@ package final class ValueSlot: @unchecked Sendable {
     /// buffer shared by all such values (the executor's), meaningful only inside the producer's step, where it holds
     /// the old totals and then the differences of the rows being rewritten. Consumers see the row flags.
     package let sharesIncrements: Bool
+    /// Whether the producer counts its events (``OperatorSpec/countsOutputEvents``): then ``stepEvents`` holds, after
+    /// its step, the number of non-zero increments over the batch.
+    package let countsEvents: Bool
+    /// Non-zero increments over the batch at this step, set by a producer that counts them (``countsEvents``).
+    package var stepEvents = 0
 
     /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
     /// that shared buffer (``sharesIncrements``).
-    package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil) {
+    package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, countsEvents: Bool = false) {
+        self.countsEvents = countsEvents
         self.info = info
         total = FloatBuffer(count: batch * info.perSample)
         if let sharedIncrement {
@@ -52,6 +58,7 @@ package final class ValueSlot: @unchecked Sendable {
         total.zero()
         if !sharesIncrements { increment.zero() }
         rowFlags.zero()
+        stepEvents = 0
         setChanged(false)
     }
 
@@ -79,6 +86,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Marks the value unchanged this step, zeroing last step's non-zero increments.
     package func keep(batch: Int) {
+        stepEvents = 0
         beginStep(batch: batch)
         setChanged(false)
     }
@@ -158,17 +166,21 @@ package final class ValueSlot: @unchecked Sendable {
         (increment.pointer + r * w).update(from: total.pointer + r * w, count: w)
     }
 
-    /// After row `r`'s total was rewritten: `increment = total − increment` (the old total), and its flag.
-    @inline(__always) package func finishRow(_ r: Int) {
+    /// After row `r`'s total was rewritten: `increment = total − increment` (the old total), and its flag. Returns
+    /// the row's non-zero increments (for producers that count their events).
+    @discardableResult @inline(__always) package func finishRow(_ r: Int) -> Int {
         let w = info.width
-        rowFlags[r] = UInt8(spk_finish_row(total.pointer + r * w, increment.pointer + r * w, w))
+        let nonZero = spk_finish_row(total.pointer + r * w, increment.pointer + r * w, w)
+        rowFlags[r] = nonZero != 0 ? 1 : 0
+        return nonZero
     }
 
     /// Sets row `r`'s total to `new` (width values): its increment is the difference, its flag whether any is
     /// non-zero.
     @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) {
         let w = info.width
-        rowFlags[r] = UInt8(spk_update_row(total.pointer + r * w, increment.pointer + r * w, new, w))
+        let d = sharesIncrements ? nil : increment.pointer + r * w  // increments nobody reads are not written
+        rowFlags[r] = UInt8(spk_update_row(total.pointer + r * w, d, new, w))
     }
 
     /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch
@@ -188,8 +200,10 @@ package final class ValueSlot: @unchecked Sendable {
 
     // MARK: queries and compaction
 
-    /// Non-zero increments over the first `batch` samples (a synaptic layer's input events this step).
+    /// Non-zero increments over the first `batch` samples (a synaptic layer's input events this step): the
+    /// producer's count where it keeps one (``countsEvents``), else counted.
     package func nonZeroIncrements(batch: Int) -> Int {
+        if countsEvents { return changed ? stepEvents : 0 }
         precondition(!sharesIncrements, "increments of '\(info.name)' are not kept (no operator declared it reads them)")
         guard changed else { return 0 }
         let d = increment.pointer, w = info.width

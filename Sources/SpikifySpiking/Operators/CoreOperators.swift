@@ -36,8 +36,10 @@ package enum PatchifySpec: TotalOperatorSpec {
 /// `linear`: `Y = W·X̂ + b` on totals; tensors `weight` `[out, in]` and optional `bias` `[out]`.
 package enum LinearSpec: OperatorSpec {
     package static let kind = "linear"
-    /// It counts its input events from the input's increments; its own output is a total (rewritten rows).
+    /// It reads its input's increments only to count its input events (or takes the producer's count); its own
+    /// output is a total (rewritten rows).
     package static var keepsOutputIncrements: Bool { false }
+    package static var countsInputEventsOnly: Bool { true }
     package struct Parameters { let weight: Tensor, bias: Tensor?, name: String }
 
     package static func parameters(_ n: NodeContext) throws -> Parameters {

@@ -21,11 +21,20 @@ package protocol OperatorSpec {
     /// step to the next (false: it writes them afresh, through ``ValueSlot``'s row and sample updates or whole
     /// rows, in every row it reports changed). Default true.
     static var keepsOutputIncrements: Bool { get }
+    /// Whether the operator reads its inputs' increments only to count the non-zero ones (its synaptic events). It
+    /// then takes the count from ``ValueSlot/stepEvents`` where the input's producer counts its events, and such an
+    /// input need not keep its increments. Default false.
+    static var countsInputEventsOnly: Bool { get }
+    /// Whether the operator sets its output's ``ValueSlot/stepEvents`` (the non-zero increments over the batch) at
+    /// every step. Default false.
+    static var countsOutputEvents: Bool { get }
 }
 
 extension OperatorSpec {
     package static var readsInputIncrements: Bool { true }
     package static var keepsOutputIncrements: Bool { true }
+    package static var countsInputEventsOnly: Bool { false }
+    package static var countsOutputEvents: Bool { false }
 }
 
 /// Operators on totals (SpikeZIP-TF's and the core's): they read only their inputs' totals and row flags and
@@ -156,12 +165,16 @@ package struct AnyOperatorSpec: @unchecked Sendable {
     package let instantiate: (NodeContext, OperatorRuntime) throws -> any SpikingOperator
     package let readsInputIncrements: Bool
     package let keepsOutputIncrements: Bool
+    package let countsInputEventsOnly: Bool
+    package let countsOutputEvents: Bool
 
     package init<S: OperatorSpec>(_ spec: S.Type) {
         kind = S.kind
         specType = spec
         readsInputIncrements = S.readsInputIncrements
         keepsOutputIncrements = S.keepsOutputIncrements
+        countsInputEventsOnly = S.countsInputEventsOnly
+        countsOutputEvents = S.countsOutputEvents
         validate = { _ = try S.parameters($0) }
         instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
     }
