@@ -81,21 +81,23 @@ void spk_gelu(float *x, long count) {
 }
 
 /// The ST-BIF+ rows of `spk_stbif_rows`, with the counts read from `count` or recovered from the totals
-/// (`fromTotals`: S = round(total/θ), exact for |S| < 2²² and θ normal, see the header), and the increments
-/// written or not (`writeIncrements`).
+/// (`fromTotals`: S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), and the increments
+/// written or not (`writeIncrements`). With single spikes (`single`: burst 1) every spike has size 1, so a row's
+/// events equal its spikes and only one sum is reduced per row.
 static inline __attribute__((always_inline))
 spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                          float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals,
-                         int writeIncrements) {
+                         int writeIncrements, int single) {
     const float magic = 8388608.0f;
     const uint32_t magicBits = 0x4B000000u;
+    const float inverse = 1 / theta;  // recovering counts: a product instead of a second division
     uint32_t spikes = 0, events = 0, largest = 0;
     for (long r = 0; r < rows; r++) {
-        uint32_t rowEvents = 0;
+        uint32_t rowSpikes = 0, rowEvents = 0;
         for (long i = r * width; i < (r + 1) * width; i++) {
             float c;
             if (fromTotals) {
-                float q = total[i] / theta;
+                float q = total[i] * inverse;
                 float mq = __builtin_copysignf(magic, q);
                 c = (q + mq) - mq;  // nearest integer (|q| < 2²²)
             } else {
@@ -119,11 +121,18 @@ spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *incr
             total[i] = updated * theta;
             if (writeIncrements) increment[i] = spike * theta;
             uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
-            spikes += size;
-            rowEvents += ((size - 1) >> 31) ^ 1;
-            largest = size > largest ? size : largest;
+            rowSpikes += size;
+            if (!single) {
+                rowEvents += ((size - 1) >> 31) ^ 1;
+                largest = size > largest ? size : largest;
+            }
         }
-        fired[r] = rowEvents != 0;
+        if (single) {
+            rowEvents = rowSpikes;
+            largest = rowSpikes != 0 ? 1 : largest;
+        }
+        fired[r] = rowSpikes != 0;
+        spikes += rowSpikes;
         events += rowEvents;
     }
     spk_fire_sums sums = { spikes, events, largest };
@@ -133,13 +142,19 @@ spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *incr
 SPK_CLONES
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired) {
-    if (count && increment)
-        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0, 1);
-    if (count)
-        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 0, 0);
-    if (increment)
-        return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1, 1);
-    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, 1, 0);
+    // One specialisation per case, so that the hot loop has no run-time branches.
+#define SPK_STBIF(fromTotals, writeIncrements, single) \
+    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, fromTotals, \
+                      writeIncrements, single)
+    if (burst == 1) {
+        if (count) { if (increment) SPK_STBIF(0, 1, 1); else SPK_STBIF(0, 0, 1); }
+        if (increment) SPK_STBIF(1, 1, 1);
+        SPK_STBIF(1, 0, 1);
+    }
+    if (count) { if (increment) SPK_STBIF(0, 1, 0); else SPK_STBIF(0, 0, 0); }
+    if (increment) SPK_STBIF(1, 1, 0);
+    SPK_STBIF(1, 0, 0);
+#undef SPK_STBIF
 }
 
 SPK_CLONES
@@ -154,22 +169,22 @@ long spk_finish_row(const float *total, float *increment, long width) {
 }
 
 SPK_CLONES
-int spk_update_row(float *total, float *increment, const float *fresh, long width) {
-    int any = 0;
+long spk_update_row(float *total, float *increment, const float *fresh, long width) {
+    long nonzero = 0;
     if (!increment) {
         for (long j = 0; j < width; j++) {
-            any |= fresh[j] != total[j];
+            nonzero += fresh[j] - total[j] != 0;
             total[j] = fresh[j];
         }
-        return any;
+        return nonzero;
     }
     for (long j = 0; j < width; j++) {
         float delta = fresh[j] - total[j];
         increment[j] = delta;
         total[j] = fresh[j];
-        any |= delta != 0;
+        nonzero += delta != 0;
     }
-    return any;
+    return nonzero;
 }
 
 SPK_CLONES

@@ -108,6 +108,31 @@ final class NeuronTests: XCTestCase {
         XCTAssertEqual(STBIFNeuron.fireBranchless(-5e6 - 0.5, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), -5e6 - 1)
     }
 
+    /// Counts recovered from totals as `round(fl(S·θ)·fl(1/θ))` are exact wherever ``STBIFLayer/countsFromTotals``
+    /// allows them: thresholds over the whole normal range, counts up to ±(2²¹ − 1). A neuron whose input equals its
+    /// output total does not fire, so its total stays `S·θ` exactly when the count it recovered is S.
+    func testCountsRecoveredFromTotalsAreExactOverTheAllowedRange() {
+        var rng = SplitMix(state: 29)
+        let largest: Int32 = (1 << 21) - 1
+        for _ in 0..<200 {
+            let theta = Float(sign: .plus, exponent: Int.random(in: -120...100, using: &rng),
+                              significand: Float.random(in: 1..<2, using: &rng))
+            guard STBIFLayer.countsFromTotals(threshold: theta, lower: -Int(largest), upper: Int(largest)) else {
+                continue
+            }
+            let counts = (0..<64).map { i -> Float in
+                i < 4 ? Float([largest, -largest, largest - 1, 1][i]) : Float(Int32.random(in: -largest...largest,
+                                                                                               using: &rng))
+            }
+            let totals = counts.map { $0 * theta }
+            var recovered = totals, fired = [UInt8](repeating: 7, count: 1)
+            let sums = spk_stbif_rows(totals, nil, &recovered, nil, 1, counts.count, theta, -Float(largest),
+                                      Float(largest), 1, &fired)
+            XCTAssertEqual(recovered.map(\.bitPattern), totals.map(\.bitPattern), "θ \(theta)")
+            XCTAssertEqual(sums.events, 0, "θ \(theta)")
+        }
+    }
+
     /// The layer's kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from the
     /// drive `x/θ + 0.5`, flags the rows that spiked, and sums spikes, events and the largest spike alike, with the
     /// counts in a buffer and recovered from the totals; blocks of 1–3 rows of odd widths (vector remainders),
@@ -116,16 +141,18 @@ final class NeuronTests: XCTestCase {
         // Where counts cannot be recovered from totals, layers keep them: subnormal or overflowing θ, huge bounds.
         XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: Float.leastNormalMagnitude / 2, lower: 0, upper: 15))
         XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 1e37, lower: -8, upper: 1000))
-        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 0.5, lower: 0, upper: 1 << 22))
-        XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: 0.5, lower: -(1 << 22) + 1, upper: (1 << 22) - 1))
+        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 1e38, lower: 0, upper: 1))  // 1/θ subnormal
+        XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 0.5, lower: 0, upper: 1 << 21))
+        XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: 0.5, lower: -(1 << 21) + 1, upper: (1 << 21) - 1))
         var rng = SplitMix(state: 17)
-        for _ in 0..<400 {
+        for iteration in 0..<400 {
             let rows = Int.random(in: 1...3, using: &rng), width = Int.random(in: 1...77, using: &rng)
             let n = rows * width
             let levels = Int32.random(in: 2...64, using: &rng)
             let signed = Bool.random(using: &rng)
             let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
-            let burst = Float(Int32.random(in: 1...(upper - lower + 1), using: &rng))
+            // Every other block with single spikes (the default, which the kernel specialises).
+            let burst = iteration % 2 == 0 ? 1 : Float(Int32.random(in: 1...(upper - lower + 1), using: &rng))
             let theta = Float.random(in: 0.001...2, using: &rng)
             var counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
             let quiet = Int.random(in: 0..<rows, using: &rng)  // one row held at its count (a silent row)

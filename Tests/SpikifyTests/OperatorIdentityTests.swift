@@ -99,7 +99,7 @@ final class OperatorIdentityTests: XCTestCase {
         }
     }
 
-    /// ... and count their events (non-zero increments) at every step.
+    /// ... and count their events (non-zero increments) at every step, with their increments kept or not.
     func testDifferentialLayerNormSoftmaxAndGELUTelescope() {
         var rng = NeuronTests.SplitMix(state: 3)
         let rows = 3, width = 7
@@ -125,6 +125,12 @@ final class OperatorIdentityTests: XCTestCase {
         for (name, make, reference) in cases {
             let input = slot(rows, width), output = slot(rows, width)
             let op = make(input, output)
+            // The same operator on an output whose increments are not kept (a shared buffer): same totals, flags
+            // and event counts.
+            let bare = ValueSlot(ValueInfo(name: "bare", rows: rows, width: width), batch: 1,
+                                 sharedIncrement: FloatBuffer(count: rows * width))
+            bare.reset()
+            let bareOp = make(input, bare)
             var summed = [Float](repeating: 0, count: rows * width)
             for t in 0..<9 {
                 // Steps 0–5 change the input (step 3 only row 1); steps 6–8 are quiet.
@@ -133,6 +139,10 @@ final class OperatorIdentityTests: XCTestCase {
                 if t >= 6 { x = x.map { _ in 0 } }
                 feed(input, x)
                 op.step(t, batch: 1)
+                bareOp.step(t, batch: 1)
+                XCTAssertEqual(bare.total.buffer.map(\.bitPattern), output.total.buffer.map(\.bitPattern), name)
+                XCTAssertEqual(Array(bare.rowFlags.buffer), Array(output.rowFlags.buffer), "\(name) t \(t)")
+                XCTAssertEqual([bare.stepEvents, bare.changed ? 1 : 0], [output.stepEvents, output.changed ? 1 : 0])
                 // The total is exactly f of the accumulated input; unchanged rows have zero increments.
                 XCTAssertEqual(Array(output.total.buffer), reference(Array(input.total.buffer)), "\(name) t \(t)")
                 if t == 3 {

@@ -28,14 +28,12 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let w = width, rows = batch * input.info.rows
-        let x = SendablePointer(input.total.pointer), y = SendablePointer(output.total.pointer)
+        let x = SendablePointer(input.total.pointer)
         let all = t == 0, input = input, output = output, events = SendablePointer(rowEvents.pointer)
         output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
             for r in range where all || input.rowChanged(r) {
-                output.beginRow(r)
-                apply(x.base + r * w, rows: 1, into: y.base + r * w)
-                events.base[r] = output.finishRow(r)
+                events.base[r] = output.rewriteRow(r) { apply(x.base + r * w, rows: 1, into: $0) }
             }
         }
         var nonZero = 0

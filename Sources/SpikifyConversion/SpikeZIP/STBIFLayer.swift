@@ -11,7 +11,7 @@ import SpikifySpiking
 /// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
 /// No state beyond the output total: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a
 /// division costs less than storing and reloading it, and the same Float comes out every time), and the count S is
-/// recovered from the output total `S·θ` as `round(S·θ/θ)`, exact for a normal θ and |S| < 2²² (see
+/// recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
 /// ``countsFromTotals(threshold:lower:upper:)``); other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
 /// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes
@@ -111,10 +111,12 @@ final class STBIFLayer: SpikeEmitter {
         stepLargestSpike = widest
     }
 
-    /// Whether a layer's counts can be recovered from its output totals bit for bit: θ normal, every count within
-    /// ±(2²² − 1) and S·θ finite for the largest |S|. Then `fl(S·θ)/θ` lies within |S|·(2⁻²³ + 2⁻⁴⁸) < 0.5 of S.
+    /// Whether a layer's counts can be recovered from its output totals bit for bit: θ and 1/θ normal, every count
+    /// within ±(2²¹ − 1) and S·θ finite for the largest |S|. The kernel computes `fl(fl(S·θ)·fl(1/θ))`, three
+    /// roundings of relative error ≤ 2⁻²⁴ each, so it lies within |S|·(3·2⁻²⁴ + 2⁻⁴⁶) < 0.4 of S.
     static func countsFromTotals(threshold: Float, lower: Int, upper: Int) -> Bool {
         let largest = Swift.max(abs(lower), abs(upper))
-        return threshold.isNormal && largest < 4_194_304 && (threshold * Float(largest)).isFinite
+        return threshold.isNormal && (1 / threshold).isNormal && largest < 2_097_152
+            && (threshold * Float(largest)).isFinite
     }
 }

@@ -31,8 +31,9 @@ typedef struct {
 /// `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
 ///
 /// With `increment` NULL the increments are not written (nobody reads them).
-/// With `count` NULL the counts are recovered from the totals as `S = round(total/θ)`: exact when θ is a normal
-/// float, |S| < 2²² and S·θ is finite (then `total/θ` is within |S|·2⁻²³ < 0.5 of S), which the caller checks.
+/// With `count` NULL the counts are recovered from the totals as `S = round(total·(1/θ))`: exact when θ and 1/θ are
+/// normal floats, |S| < 2²¹ and S·θ is finite (then `total·(1/θ)` is within |S|·(3·2⁻²⁴ + 2⁻⁴⁶) < 0.4 of S), which
+/// the caller checks.
 spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                              float theta, float lower, float upper, float burst, uint8_t *fired);
 
@@ -41,8 +42,8 @@ spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *
 long spk_finish_row(const float *total, float *increment, long width);
 
 /// A row set to `fresh`: `increment[j] = fresh[j] − total[j]` (skipped when `increment` is NULL),
-/// `total[j] = fresh[j]`; returns 1 when any difference is non-zero (`ValueSlot.updateRow`).
-int spk_update_row(float *total, float *increment, const float *fresh, long width);
+/// `total[j] = fresh[j]`; returns how many differences are non-zero (`ValueSlot.updateRow`, `rewriteRow`).
+long spk_update_row(float *total, float *increment, const float *fresh, long width);
 
 /// How many of `x[0..<n]` are non-zero (`ValueSlot.nonZeroIncrements`).
 long spk_count_nonzero(const float *x, long n);

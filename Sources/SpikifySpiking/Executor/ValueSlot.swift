@@ -176,11 +176,32 @@ package final class ValueSlot: @unchecked Sendable {
     }
 
     /// Sets row `r`'s total to `new` (width values): its increment is the difference, its flag whether any is
-    /// non-zero.
-    @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) {
+    /// non-zero. Returns the row's non-zero increments.
+    @discardableResult @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) -> Int {
         let w = info.width
         let d = sharesIncrements ? nil : increment.pointer + r * w  // increments nobody reads are not written
-        rowFlags[r] = UInt8(spk_update_row(total.pointer + r * w, d, new, w))
+        let nonZero = spk_update_row(total.pointer + r * w, d, new, w)
+        rowFlags[r] = nonZero != 0 ? 1 : 0
+        return nonZero
+    }
+
+    /// Rewrites row `r`: `compute` writes its new total (width values) into the buffer it is given; the increment
+    /// becomes the difference and the flag whether any is non-zero. Returns the row's non-zero increments. With
+    /// increments kept, `compute` writes the total in place (``beginRow(_:)``, ``finishRow(_:)``); when they are
+    /// shared, it writes into the row's part of the shared buffer, which then replaces the total where it differs,
+    /// so the old total is neither copied nor the differences stored.
+    @inline(__always) package func rewriteRow(_ r: Int, _ compute: (UnsafeMutablePointer<Float>) -> Void) -> Int {
+        let w = info.width
+        if sharesIncrements {
+            let fresh = increment.pointer + r * w
+            compute(fresh)
+            let nonZero = spk_update_row(total.pointer + r * w, nil, fresh, w)
+            rowFlags[r] = nonZero != 0 ? 1 : 0
+            return nonZero
+        }
+        beginRow(r)
+        compute(total.pointer + r * w)
+        return finishRow(r)
     }
 
     /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch

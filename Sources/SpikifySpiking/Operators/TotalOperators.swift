@@ -69,14 +69,15 @@ final class AddOperator: SpikingOperator {
         let t = s.t, batch = s.batch
         guard lhs.changed || rhs.changed || t == 0 else { output.keep(batch: batch); return }
         let a = SendablePointer(lhs.total.pointer), b = SendablePointer(rhs.total.pointer)
-        let y = SendablePointer(output.total.pointer), w = output.info.width
+        let w = output.info.width
         let lhs = lhs, rhs = rhs, output = output
         output.beginStep(batch: batch)
         Parallel.forChunks(batch * output.info.rows, minimumPerChunk: 64) { rows in
             for r in rows where t == 0 || lhs.rowChanged(r) || rhs.rowChanged(r) {
-                output.beginRow(r)
-                for i in (r * w)..<((r + 1) * w) { y.base[i] = a.base[i] + b.base[i] }
-                output.finishRow(r)
+                _ = output.rewriteRow(r) { y in
+                    let a = a.base + r * w, b = b.base + r * w
+                    for i in 0..<w { y[i] = a[i] + b[i] }
+                }
             }
         }
         output.finishStep(batch: batch)
