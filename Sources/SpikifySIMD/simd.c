@@ -193,3 +193,7 @@ long spk_count_nonzero(const float *x, long n) {
     for (long i = 0; i < n; i++) count += x[i] != 0;
     return count;
 }
+
+static _Thread_local int thread_inline = 0;
+int spk_thread_inline(void) { return thread_inline; }
+void spk_set_thread_inline(int value) { thread_inline = value; }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SpikifySIMD
 
 /// A pointer that may cross into `concurrentPerform` workers; each worker writes a disjoint part.
 package struct SendablePointer<T>: @unchecked Sendable {
@@ -16,7 +17,7 @@ package enum Parallel {
     /// Runs `body(range)` over `0..<count` split into contiguous chunks, concurrently when worthwhile.
     /// BLAS is held to one thread meanwhile, so the cores are not oversubscribed.
     package static func forChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
-        let chunks = min(workers, count / max(1, minimumPerChunk))
+        let chunks = spk_thread_inline() != 0 ? 1 : min(workers, count / max(1, minimumPerChunk))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
@@ -27,5 +28,14 @@ package enum Parallel {
                 if hi > lo { body(lo..<hi) }
             }
         }
+    }
+
+    /// Runs `body` with every ``forChunks(_:minimumPerChunk:_:)`` it makes on this thread run inline, in one chunk:
+    /// for work that is itself one of several parallel parts (the spiking executor's lanes).
+    package static func inline<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = spk_thread_inline()
+        spk_set_thread_inline(1)
+        defer { spk_set_thread_inline(previous) }
+        return try body()
     }
 }

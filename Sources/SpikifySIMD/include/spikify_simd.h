@@ -48,4 +48,9 @@ long spk_update_row(float *total, float *increment, const float *fresh, long wid
 /// How many of `x[0..<n]` are non-zero (`ValueSlot.nonZeroIncrements`).
 long spk_count_nonzero(const float *x, long n);
 
+/// Whether the calling thread runs its data-parallel loops inline (`Parallel.inline`): a thread-local flag, set by
+/// work that is itself one of several running in parallel.
+int spk_thread_inline(void);
+void spk_set_thread_inline(int value);
+
 #endif

@@ -83,6 +83,59 @@ public struct SpikingBatchResult: Sendable {
         }
     }
 
+    /// The result of one batch run in parts (the executor's lanes), each part a contiguous run of the batch, in
+    /// order: what one run over the whole batch gives. A part that ended earlier (all its samples quiet) keeps its
+    /// samples' last predictions and adds nothing to the later steps' statistics, as quiet samples that left the
+    /// batch would. Without compaction (`compacted` false) every sample of one run stays active until the run ends,
+    /// so each is counted active for all the steps.
+    static func merged(_ parts: [SpikingBatchResult], compacted: Bool) -> SpikingBatchResult {
+        guard let first = parts.first, parts.count > 1 else { return parts[0] }
+        let total = parts.reduce(0) { $0 + $1.batch }, steps = parts.map(\.stepsRun).max() ?? 0
+        let sites = first.sites.count, layers = first.layers.count
+        var m = SpikingBatchResult(batch: total, sites: first.sites.map { ($0.name, $0.neurons) },
+                                   layers: first.layers.map { ($0.name, $0.fanOut) }, readout: first.readout)
+        m.stepsRun = steps
+        m.predictions = [Int](repeating: 0, count: steps * total)
+        m.stepSiteSpikes = [Int](repeating: 0, count: steps * sites)
+        m.stepSiteEvents = m.stepSiteSpikes
+        m.stepSiteLargestSpike = m.stepSiteSpikes
+        m.stepLayerEvents = [Int](repeating: 0, count: steps * layers)
+        let exits = !first.exitSteps.isEmpty
+        m.settleSteps = []
+        m.sampleSpikes = []
+        m.stepsActive = []
+        var logits: [Float] = [], offset = 0
+        for part in parts {
+            let n = part.batch
+            for t in 0..<steps {
+                let source = Swift.min(t, part.stepsRun - 1) * n
+                for s in 0..<n { m.predictions[t * total + offset + s] = part.predictions[source + s] }
+                guard t < part.stepsRun else { continue }
+                for i in 0..<sites {
+                    m.stepSiteSpikes[t * sites + i] += part.stepSiteSpikes[t * sites + i]
+                    m.stepSiteEvents[t * sites + i] += part.stepSiteEvents[t * sites + i]
+                    m.stepSiteLargestSpike[t * sites + i] = Swift.max(m.stepSiteLargestSpike[t * sites + i],
+                                                                      part.stepSiteLargestSpike[t * sites + i])
+                }
+                for l in 0..<layers { m.stepLayerEvents[t * layers + l] += part.stepLayerEvents[t * layers + l] }
+            }
+            for i in 0..<sites { m.siteSpikes[i] += part.siteSpikes[i] }
+            for l in 0..<layers { m.layerEvents[l] += part.layerEvents[l] }
+            m.settleSteps += part.settleSteps
+            m.sampleSpikes += part.sampleSpikes
+            m.stepsActive += part.stepsActive
+            if exits {
+                m.exitSteps += part.exitSteps
+                m.exitPredictions += part.exitPredictions
+            }
+            logits += part.logits.scalars
+            offset += n
+        }
+        m.logits = Tensor(shape: [total, first.logits.shape[1]], scalars: logits)
+        if !compacted { m.stepsActive = [Int](repeating: steps, count: total) }
+        return m
+    }
+
     /// Samples that left the batch keep their last prediction for the later steps; drops unused rows.
     mutating func finish(steps: Int, logits: Tensor) {
         let total = batch

@@ -10,6 +10,13 @@ import SpikifyCore
 /// Buffers are allocated once for a batch capacity. Operators are made through the ``OperatorRegistry`` from the
 /// graph's nodes; the executor only uses the operator protocols (``SpikingOperator``, ``SpikeEmitter``,
 /// ``SynapticOperator``), never the kinds, so which method built the graph never matters here.
+///
+/// **Lanes.** With several cores the batch is split into lanes, one per core: contiguous parts of the batch, each
+/// simulated by its own set of state and operators (sharing the weights) on its own thread, its operators' loops
+/// inline. A step of a small network is many short operator calls, and lanes need no synchronisation between them.
+/// Every result is the same as one run over the whole batch, because no sample's result depends on which others
+/// share its batch (``GatheredLinear``, per-sample random keys), and the parts' statistics add up
+/// (``SpikingBatchResult``; `ExecutorLaneTests` compares lanes with one run field by field).
 public final class SpikingExecutor {
     public let graph: SpikingGraph
     public let capacity: Int
@@ -19,10 +26,13 @@ public final class SpikingExecutor {
     private let synapses: [any SynapticOperator]
     private let positions: ScalarBuffer<Int>
     /// How many values share one increment buffer (``ValueSlot/sharesIncrements``).
-    package var sharedIncrementValues: Int { slots.filter(\.sharesIncrements).count }
+    package var sharedIncrementValues: Int { lanes.first?.sharedIncrementValues ?? slots.filter(\.sharesIncrements).count }
     /// Bytes of the values' state at this batch capacity: totals, increments kept by their values, and the one
     /// shared increment buffer (``ValueSlot/sharesIncrements``); operators' own state (counts, scratch) not included.
     public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int) {
+        if !lanes.isEmpty {
+            return lanes.map(\.valueStateBytes).reduce((0, 0, 0)) { ($0.0 + $1.0, $0.1 + $1.1, $0.2 + $1.2) }
+        }
         let float = MemoryLayout<Float>.size
         let totals = slots.reduce(0) { $0 + $1.total.count * float }
         let kept = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
@@ -31,12 +41,31 @@ public final class SpikingExecutor {
     }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
-    public var timesOperators = false
-    /// Seconds spent in operators of each kind over the runs made with ``timesOperators`` on.
-    public private(set) var operatorSeconds: [String: Double] = [:]
+    public var timesOperators = false { didSet { for lane in lanes { lane.timesOperators = timesOperators } } }
+    /// Seconds spent in operators of each kind over the runs made with ``timesOperators`` on (summed over the
+    /// lanes, which run at the same time).
+    public var operatorSeconds: [String: Double] {
+        lanes.reduce(into: ownOperatorSeconds) { sum, lane in sum.merge(lane.operatorSeconds, uniquingKeysWith: +) }
+    }
+    private var ownOperatorSeconds: [String: Double] = [:]
+    /// The lanes (empty: this executor simulates the whole batch itself), and how many samples each simulated in
+    /// the last run.
+    private let lanes: [SpikingExecutor]
+    private var lastLaneSamples: [Int] = []
+    /// Number of lanes: one per core, at most one per sample of the capacity (1: no lanes).
+    public var laneCount: Int { max(1, lanes.count) }
 
     /// Validates the graph (every operator through its spec) and allocates state for `batchCapacity` samples.
-    public init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared) throws {
+    /// - Parameter lanes: how many parts of the batch run in parallel (see the type's notes); nil: one per core, at
+    ///   most one per sample.
+    public convenience init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared,
+                            lanes: Int? = nil) throws {
+        try self.init(graph: graph, batchCapacity: batchCapacity, registry: registry, lanes: lanes,
+                      shared: SharedConstants())
+    }
+
+    private init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry, lanes requested: Int?,
+                 shared: SharedConstants) throws {
         let specs = try graph.validatedSpecs(registry: registry)
         guard batchCapacity >= 1 else { throw SpikifyError.invalidArgument("batch capacity must be at least 1, got \(batchCapacity)") }
         var elements = 0
@@ -51,6 +80,21 @@ public final class SpikingExecutor {
         }
         self.graph = graph
         capacity = batchCapacity
+        let laneCount = max(1, min(requested ?? Parallel.workers, batchCapacity))
+        if laneCount > 1 {
+            let perLane = (batchCapacity + laneCount - 1) / laneCount
+            lanes = try (0..<laneCount).map { _ in
+                try SpikingExecutor(graph: graph, batchCapacity: perLane, registry: registry, lanes: 1, shared: shared)
+            }
+            slots = []
+            operators = []
+            emitters = []
+            synapses = []
+            positions = ScalarBuffer<Int>(count: 0)
+            return
+        }
+        lanes = []
+        let constants = shared
         let shared = Self.valuesSharingIncrements(graph, specs: specs)
         let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
@@ -63,7 +107,7 @@ public final class SpikingExecutor {
                       countsEvents: counted[v])
         }
         self.slots = slots
-        let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity)
+        let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants)
         operators = try graph.nodes.indices.map { i in
             try specs[i].instantiate(NodeContext(index: i, node: graph.nodes[i], graph: graph), runtime)
         }
@@ -101,6 +145,15 @@ public final class SpikingExecutor {
     /// sample's `[rows, width]` block in batch order): what a method's calibration observes of a float network
     /// run for one step. Nil when `value` or `batch` is out of range.
     package func totals(of value: Int, batch: Int) -> [Float]? {
+        if !lanes.isEmpty {
+            guard batch == lastLaneSamples.reduce(0, +) else { return nil }
+            var all: [Float] = []
+            for (lane, n) in zip(lanes, lastLaneSamples) where n > 0 {
+                guard let part = lane.totals(of: value, batch: n) else { return nil }
+                all += part
+            }
+            return all
+        }
         guard slots.indices.contains(value), (1...capacity).contains(batch) else { return nil }
         return Array(UnsafeBufferPointer(start: slots[value].total.pointer, count: batch * slots[value].info.perSample))
     }
@@ -120,9 +173,13 @@ public final class SpikingExecutor {
     public func run(_ images: Tensor, samples: [Int]? = nil, timesteps: Int, compact: Bool = true,
                     exitPolicy: ExitPolicy? = nil) throws -> SpikingBatchResult
     {
+        if !lanes.isEmpty {
+            return try runLanes(images, samples: samples, timesteps: timesteps, compact: compact,
+                                exitPolicy: exitPolicy)
+        }
         // Operators spread their work over the cores themselves; BLAS threads left waiting between the many small
         // calls of a step would only take CPU time from them.
-        try BLAS.withSingleThread {
+        return try BLAS.withSingleThread {
             try simulate(images, samples: samples, timesteps: timesteps, compact: compact, exitPolicy: exitPolicy)
         }
     }
@@ -235,12 +292,58 @@ public final class SpikingExecutor {
         return result
     }
 
+    /// The batch split into one contiguous part per lane, the lanes run on their own threads (their loops inline),
+    /// the parts' results merged.
+    private func runLanes(_ images: Tensor, samples: [Int]?, timesteps: Int, compact: Bool,
+                          exitPolicy: ExitPolicy?) throws -> SpikingBatchResult {
+        let total = images.rank == 0 ? 0 : images.shape[0]
+        let perSample = graph.values[graph.input].perSample
+        guard total >= 1, total <= capacity, images.count == total * perSample else {
+            throw SpikifyError.invalidArgument("a batch of shape \(images.shape) does not fit this executor (at most "
+                + "\(capacity) images of \(graph.values[graph.input].rows)×\(graph.values[graph.input].width) values)")
+        }
+        let ids = samples ?? Array(0..<total)
+        guard ids.count == total else {
+            throw SpikifyError.invalidArgument("\(ids.count) sample indices for a batch of \(total)")
+        }
+        let parts = min(lanes.count, total)
+        let bounds = (0...parts).map { total * $0 / parts }
+        let work = (0..<parts).map { k -> LaneRun in
+            let range = bounds[k]..<bounds[k + 1]
+            let x = Tensor(shape: [range.count] + images.shape.dropFirst(),
+                           scalars: Array(images.scalars[(range.lowerBound * perSample)..<(range.upperBound * perSample)]))
+            return LaneRun(executor: lanes[k], images: x, samples: Array(ids[range]))
+        }
+        let outcomes = UnsafeMutablePointer<Result<SpikingBatchResult, any Error>?>.allocate(capacity: parts)
+        outcomes.initialize(repeating: nil, count: parts)
+        defer { outcomes.deinitialize(count: parts); outcomes.deallocate() }
+        let out = SendablePointer(outcomes)
+        Parallel.forChunks(parts) { range in
+            for k in range {
+                out.base[k] = Parallel.inline {
+                    Result { try work[k].run(timesteps: timesteps, compact: compact, exitPolicy: exitPolicy) }
+                }
+            }
+        }
+        lastLaneSamples = (0..<lanes.count).map { $0 < parts ? bounds[$0 + 1] - bounds[$0] : 0 }
+        return SpikingBatchResult.merged(try (0..<parts).map { try outcomes[$0]!.get() }, compacted: compact)
+    }
+
+    /// One lane's part of a batch.
+    private struct LaneRun: @unchecked Sendable {  // each lane's executor is used by one thread at a time
+        let executor: SpikingExecutor, images: Tensor, samples: [Int]
+
+        func run(timesteps: Int, compact: Bool, exitPolicy: ExitPolicy?) throws -> SpikingBatchResult {
+            try executor.run(images, samples: samples, timesteps: timesteps, compact: compact, exitPolicy: exitPolicy)
+        }
+    }
+
     /// One step with each operator timed (``timesOperators``).
     private func timedStep(_ context: StepContext) {
         for (i, op) in operators.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
             op.step(context)
-            operatorSeconds[graph.nodes[i].kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            ownOperatorSeconds[graph.nodes[i].kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         }
     }
 }

@@ -53,7 +53,7 @@ package enum LinearSpec: OperatorSpec {
 
     package static func instantiate(_ p: Parameters, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         LinearOperator(layer: p.name, input: r.slot(n.node.inputs[0]), output: r.slot(n.node.outputs[0]),
-                       weight: p.weight, bias: p.bias, runtime: r)
+                       weight: p.weight, bias: p.bias, node: n.index, runtime: r)
     }
 }
 

@@ -29,15 +29,19 @@ final class LinearOperator: SynapticOperator {
     /// Scratch purposes: gathered inputs and outputs.
     private static let gatheredInput = 0x11, gatheredOutput = 0x12
 
-    init(layer: String, input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?, runtime: OperatorRuntime) {
+    init(layer: String, input: ValueSlot, output: ValueSlot, weight: Tensor, bias: Tensor?, node: Int,
+         runtime: OperatorRuntime) {
         self.layer = layer
         self.input = input
         self.output = output
-        weights = LinearWeights(weight: weight, bias: bias)
         let rows = runtime.capacity * input.info.rows
-        callSizes = GatheredLinear.callSizes(weight: weights.weight.pointer, bias: weights.bias.orNil,
-                                             inFeatures: weights.inFeatures, outFeatures: weights.outFeatures,
-                                             rowsPerSample: input.info.rows, maximumRows: rows)
+        // The weights and the measured call sizes, once for all lanes (they have the same capacity).
+        (weights, callSizes) = runtime.shared.value(node: node) { () -> (LinearWeights, [Int]) in
+            let w = LinearWeights(weight: weight, bias: bias)
+            return (w, GatheredLinear.callSizes(weight: w.weight.pointer, bias: w.bias.orNil, inFeatures: w.inFeatures,
+                                                outFeatures: w.outFeatures, rowsPerSample: input.info.rows,
+                                                maximumRows: rows))
+        }
         scratch = runtime.scratch
         if let largest = callSizes.last {
             // Each core's share is padded by less than one call.

@@ -52,14 +52,35 @@ package struct OperatorRuntime {
     package let slots: [ValueSlot]
     package let capacity: Int
     package let scratch: ScratchArena
+    /// Read-only data operators may share with the same node's operator in the executor's other lanes (weights).
+    package let shared: SharedConstants
 
-    package init(slots: [ValueSlot], capacity: Int, scratch: ScratchArena = ScratchArena()) {
+    package init(slots: [ValueSlot], capacity: Int, scratch: ScratchArena = ScratchArena(),
+                 shared: SharedConstants = SharedConstants()) {
         self.slots = slots
         self.capacity = capacity
         self.scratch = scratch
+        self.shared = shared
     }
 
     package func slot(_ value: Int) -> ValueSlot { slots[value] }
+}
+
+/// Read-only data made once per node and shared by the operators of that node in every lane of an executor
+/// (``SpikingExecutor``'s lanes each make their own operators): made while the lanes are built, one after another,
+/// and only read afterwards.
+package final class SharedConstants: @unchecked Sendable {
+    private var values: [Int: Any] = [:]
+
+    package init() {}
+
+    /// The value for node `node`, made by `make` the first time.
+    package func value<T>(node: Int, _ make: () -> T) -> T {
+        if let v = values[node] as? T { return v }
+        let v = make()
+        values[node] = v
+        return v
+    }
 }
 
 /// Scratch buffers shared by the operators of one executor: an operator reserves the size it needs per purpose
