@@ -66,20 +66,40 @@ final class GatheredLinearTests: XCTestCase {
         }
     }
 
-    /// Calls cover the changed rows largest size first, the remainder padded into the smallest size.
-    func testCallsCoverRowsLargestFirst() {
-        func cover(_ count: Int, _ sizes: [Int]) -> [Int] {
+    /// The cover plan is a cheapest cover (rows computed, padding included, plus 16 per call) of every row count,
+    /// checked against every multiset of calls, and pads only its last call.
+    func testCoverPlanIsACheapestCover() {
+        func follow(_ count: Int, _ plan: [Int]) -> [Int] {
             var calls: [Int] = [], left = count
-            while left > 0 {
-                calls.append(GatheredLinear.nextCallSize(rowsLeft: left, sizes: sizes))
-                left -= calls[calls.count - 1]
-            }
+            while left > 0 { calls.append(plan[left]); left -= plan[left] }
             return calls
         }
-        XCTAssertEqual(cover(394, [64, 128, 256]), [256, 128, 64])
-        XCTAssertEqual(cover(788, [64, 128, 256]), [256, 256, 256, 64])
-        XCTAssertEqual(cover(10, [128, 256]), [128])
-        XCTAssertEqual(cover(200, [64]), [64, 64, 64, 64])
+        let tiny = GatheredLinear.coverPlan(sizes: Array(stride(from: 64, through: 256, by: 32)), maximumRows: 800)
+        XCTAssertEqual(follow(394, tiny), [256, 160])
+        XCTAssertEqual(follow(64, tiny), [64])
+        XCTAssertEqual(follow(1, tiny), [64])
+        for sizes in [[64, 128, 256], [64, 96, 160], [128]] {
+            let plan = GatheredLinear.coverPlan(sizes: sizes, maximumRows: 600)
+            // Cheapest cost of covering each row count, over every multiset of calls (any whose rows add up to at
+            // least the count covers it).
+            var cheapest = [Int](repeating: Int.max, count: 601)
+            func enumerate(_ i: Int, rows: Int, calls: Int) {
+                guard i < sizes.count else {
+                    for count in stride(from: 1, through: Swift.min(rows, 600), by: 1) {
+                        cheapest[count] = Swift.min(cheapest[count], rows + 16 * calls)
+                    }
+                    return
+                }
+                for n in 0...(600 / sizes[i] + 1) { enumerate(i + 1, rows: rows + n * sizes[i], calls: calls + n) }
+            }
+            enumerate(0, rows: 0, calls: 0)
+            for count in 1...600 {
+                let calls = follow(count, plan)
+                XCTAssertEqual(calls.reduce(0) { $0 + $1 + 16 }, cheapest[count], "\(sizes), \(count) rows")
+                XCTAssertLessThan(calls.dropLast().reduce(0, +), count, "only the last call is padded")
+                XCTAssertLessThan(calls.reduce(0, +) - count, sizes.max()!, "\(sizes), \(count) rows")
+            }
+        }
     }
 
     /// The bundled QAT QANN's SNN (batch 16, gathered linear layers wherever the measurement allows them) settles

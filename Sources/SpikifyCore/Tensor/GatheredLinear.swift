@@ -9,11 +9,11 @@ import Foundation
 /// only have row counts from a fixed set, ``callSizes(weight:bias:inFeatures:outFeatures:rowsPerSample:maximumRows:)``,
 /// chosen on this machine (BLAS kernel as configured, one thread as in the spiking executor) with the layer's own
 /// weights: a size is accepted only when, in several calls of that size holding rows of many samples in scrambled
-/// positions, every row equals its per-sample result. Callers cover their rows with calls of accepted sizes (larger
-/// calls run closer to the kernel's peak), pad the last call with copies of a row, and keep one call per sample
-/// when no size passes. Evidence: ``GatheredLinearTests`` (every position and every accepted size, the layer shapes
-/// of the bundled models, and the bundled QANN's SNN bit for bit); `spikify-bench` checks the settled logits of 64
-/// images.
+/// positions, every row equals its per-sample result. Callers cover their rows with calls of accepted sizes
+/// (``coverPlan(sizes:maximumRows:)``: larger calls run closer to the kernel's peak, padding is wasted), pad the last
+/// call with copies of a row, and keep one call per sample when no size passes. Evidence: ``GatheredLinearTests``
+/// (every position and every accepted size, the layer shapes of the bundled models, and the bundled QANN's SNN bit
+/// for bit); `spikify-bench` checks the settled logits of 64 images.
 package enum GatheredLinear {
     /// The row counts gathered calls may have for this layer, ascending; empty: one call per sample.
     package static func callSizes(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inFeatures k: Int,
@@ -25,17 +25,28 @@ package enum GatheredLinear {
         }
     }
 
-    /// Call sizes tried: 64, 128 and 256 rows, those that do not exceed `maximum`.
+    /// Call sizes tried: multiples of 32 from 64 to 256 rows, those that do not exceed `maximum`.
     static func candidates(rowsPerSample rows: Int, maximum: Int) -> [Int] {
-        [64, 128, 256].filter { $0 <= maximum }
+        stride(from: 64, through: 256, by: 32).filter { $0 <= maximum }
     }
 
-    /// The size of the next call when `left` rows remain to be covered with calls of the accepted `sizes`
-    /// (ascending, not empty): the largest size that fits, else the smallest, padded. So 394 rows with sizes
-    /// 64, 128, 256 take calls of 256, 128 and 64 (54 rows of padding).
-    @inline(__always)
-    package static func nextCallSize(rowsLeft left: Int, sizes: [Int]) -> Int {
-        sizes.last { $0 <= left } ?? sizes[0]
+    /// How to cover any number of rows up to `maximumRows` with calls of the accepted `sizes` (ascending, not
+    /// empty): `plan[left]` is the size of the next call when `left` rows remain. The plan minimises the rows
+    /// computed, padding included, plus 16 rows for each call (a call's fixed cost: packing the weights, its edges);
+    /// so 394 rows with sizes 64…256 take calls of 256 and 160 (22 rows of padding), and more rows than the largest
+    /// size take the largest first.
+    package static func coverPlan(sizes: [Int], maximumRows: Int) -> [Int] {
+        let perCall = 16
+        var cost = [Int](repeating: 0, count: maximumRows + 1), plan = cost
+        for left in stride(from: 1, through: maximumRows, by: 1) {
+            var best = Int.max
+            for size in sizes.reversed() {  // larger first: ties go to fewer, larger calls
+                let c = size + perCall + (size >= left ? 0 : cost[left - size])
+                if c < best { best = c; plan[left] = size }
+            }
+            cost[left] = best
+        }
+        return plan
     }
 
     /// Whether calls of `m` rows, filled with rows of several samples in scrambled positions (every row twice, at

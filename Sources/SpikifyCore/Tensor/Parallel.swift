@@ -14,6 +14,9 @@ package enum Parallel {
     /// Number of workers used for data-parallel loops (the active processor count).
     package static let workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Workers a ``forChunks(_:minimumPerChunk:_:)`` made on this thread would use: 1 inside ``inline(_:)``.
+    package static var available: Int { spk_thread_inline() != 0 ? 1 : workers }
+
     /// Runs `body(range)` over `0..<count` split into contiguous chunks, concurrently when worthwhile.
     /// BLAS is held to one thread meanwhile, so the cores are not oversubscribed.
     package static func forChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {

@@ -19,8 +19,9 @@ final class LinearOperator: SynapticOperator {
     var fanOut: Int { outFeatures }
     /// Non-zero input increments over the batch at the last step (synaptic events = this × fan-out).
     private(set) var stepInputEvents = 0
-    /// Row counts gathered calls may have, ascending (empty: one call per sample).
-    let callSizes: [Int]
+    /// Row counts gathered calls may have, ascending (empty: one call per sample), and the size of the next call
+    /// for any number of rows left (``GatheredLinear/coverPlan(sizes:maximumRows:)``).
+    let callSizes: [Int], callPlan: [Int]
     private let scratch: ScratchArena
     /// Rows recomputed at this step (batch row indices), and per sample whether it has one.
     private let changedRows: ScalarBuffer<Int>
@@ -36,11 +37,12 @@ final class LinearOperator: SynapticOperator {
         self.output = output
         let rows = runtime.capacity * input.info.rows
         // The weights and the measured call sizes, once for all lanes (they have the same capacity).
-        (weights, callSizes) = runtime.shared.value(node: node) { () -> (LinearWeights, [Int]) in
+        (weights, callSizes, callPlan) = runtime.shared.value(node: node) { () -> (LinearWeights, [Int], [Int]) in
             let w = LinearWeights(weight: weight, bias: bias)
-            return (w, GatheredLinear.callSizes(weight: w.weight.pointer, bias: w.bias.orNil, inFeatures: w.inFeatures,
-                                                outFeatures: w.outFeatures, rowsPerSample: input.info.rows,
-                                                maximumRows: rows))
+            let sizes = GatheredLinear.callSizes(weight: w.weight.pointer, bias: w.bias.orNil, inFeatures: w.inFeatures,
+                                                 outFeatures: w.outFeatures, rowsPerSample: input.info.rows,
+                                                 maximumRows: rows)
+            return (w, sizes, sizes.isEmpty ? [] : GatheredLinear.coverPlan(sizes: sizes, maximumRows: rows))
         }
         scratch = runtime.scratch
         if let largest = callSizes.last {
@@ -78,11 +80,11 @@ final class LinearOperator: SynapticOperator {
     }
 
     /// The `m` changed rows in one contiguous share per core, each share covered by calls of the accepted sizes
-    /// (``GatheredLinear/nextCallSize(rowsLeft:sizes:)``; the last call padded with copies of the share's first
-    /// row). A call whose rows are consecutive batch rows reads them in place; the others are gathered first.
+    /// (``callPlan``; the last call padded with copies of the share's first row). A call whose rows are consecutive
+    /// batch rows reads them in place; the others are gathered first.
     private func gathered(rows m: Int) {
-        let k = inFeatures, n = outFeatures, sizes = callSizes, largest = sizes[sizes.count - 1]
-        let shares = Swift.min(Parallel.workers, Swift.max(1, m / sizes[0]))
+        let k = inFeatures, n = outFeatures, plan = callPlan, largest = callSizes[callSizes.count - 1]
+        let shares = Swift.min(Parallel.available, Swift.max(1, m / callSizes[0]))
         let x = SendablePointer(scratch.buffer(Self.gatheredInput).pointer)
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
         let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
@@ -92,7 +94,7 @@ final class LinearOperator: SynapticOperator {
                 let lo = m * share / shares, hi = m * (share + 1) / shares
                 var first = lo, slot = lo + share * largest  // scratch rows of this share start at `slot`
                 while first < hi {
-                    let size = GatheredLinear.nextCallSize(rowsLeft: hi - first, sizes: sizes)
+                    let size = plan[hi - first]
                     let last = first + size - 1
                     let a: UnsafePointer<Float>
                     if last < hi && rows.base[last] - rows.base[first] == size - 1 {
