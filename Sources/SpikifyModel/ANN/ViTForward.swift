@@ -6,7 +6,9 @@ import SpikifyCore
 ///
 /// Linear layers run one BLAS GEMM per image (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``,
 /// so an image's result never depends on its batch), spread over the cores; attention runs per (image, head) and
-/// row kernels per chunk of rows, with BLAS held to one thread.
+/// row kernels per chunk of rows, with BLAS held to one thread. Without a hook, a batch of several images is split
+/// into one part per core, each run whole on its own thread (no synchronisation between layers; the same results,
+/// since no image's result depends on its batch).
 public final class ViTForward: Sendable {
     public let config: ViTConfig
     let w: PreparedWeights
@@ -27,6 +29,7 @@ public final class ViTForward: Sendable {
         precondition(images.rank == 4 && images.shape[1] == c.channels && images.shape[2] == c.imageSize
             && images.shape[3] == c.imageSize, "images \(images.shape) do not fit the model")
         let batch = images.shape[0]
+        if hook == nil && batch >= 2 && Parallel.available >= 2 { return logitsInParts(images) }
         let n = c.tokenCount, d = c.embedDim, rows = batch * n
         let out = FloatBuffer(count: batch * c.numClasses)
         let ws = spare.take(batch: batch) ?? Workspace(config: c, batch: batch)
@@ -43,6 +46,27 @@ public final class ViTForward: Sendable {
         Kernels.linear(pooled.pointer, samples: batch, rowsPerSample: 1, inFeatures: d, weight: w.headWeight.pointer,
                        bias: w.headBias.orNil, outFeatures: c.numClasses, into: out.pointer)
         return Tensor(shape: [batch, c.numClasses], scalars: out.array)
+    }
+
+    /// The batch in one contiguous part per core, each part's forward on its own thread with its loops inline.
+    private func logitsInParts(_ images: Tensor) -> Tensor {
+        let batch = images.shape[0], parts = Swift.min(Parallel.available, batch), classes = config.numClasses
+        let perImage = images.count / batch
+        let bounds = (0...parts).map { batch * $0 / parts }
+        let out = FloatBuffer(count: batch * classes)
+        let y = SendablePointer(out.pointer)
+        Parallel.forChunks(parts) { chunk in
+            for p in chunk {
+                let lo = bounds[p], hi = bounds[p + 1]
+                let part = Tensor(shape: [hi - lo] + images.shape.dropFirst(),
+                                  scalars: Array(images.scalars[(lo * perImage)..<(hi * perImage)]))
+                let logits = Parallel.inline { self.logits(part) }
+                logits.scalars.withUnsafeBufferPointer {
+                    (y.base + lo * classes).update(from: $0.baseAddress!, count: $0.count)
+                }
+            }
+        }
+        return Tensor(shape: [batch, classes], scalars: out.array)
     }
 
     /// Scratch buffers for one batch size.
@@ -65,17 +89,22 @@ public final class ViTForward: Sendable {
         }
     }
 
+    /// The last workspaces given back, at most one per core (the parts of a split batch run at the same time).
     private final class Spare: @unchecked Sendable {
         private let lock = NSLock()
-        private var workspace: Workspace?
+        private var workspaces: [Workspace] = []
         func take(batch: Int) -> Workspace? {
             lock.withLock {
-                guard let w = workspace, w.batch == batch else { return nil }
-                workspace = nil
-                return w
+                guard let i = workspaces.firstIndex(where: { $0.batch == batch }) else { return nil }
+                return workspaces.remove(at: i)
             }
         }
-        func give(_ w: Workspace) { lock.withLock { workspace = w } }
+        func give(_ w: Workspace) {
+            lock.withLock {
+                workspaces.append(w)
+                if workspaces.count > Parallel.workers { workspaces.removeFirst() }
+            }
+        }
     }
 
     private func call(_ hook: SiteHook?, _ site: Site, _ buffer: FloatBuffer, count: Int) {
