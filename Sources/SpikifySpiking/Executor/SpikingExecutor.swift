@@ -145,12 +145,13 @@ public final class SpikingExecutor {
     /// sample's `[rows, width]` block in batch order): what a method's calibration observes of a float network
     /// run for one step. Nil when `value` or `batch` is out of range.
     package func totals(of value: Int, batch: Int) -> [Float]? {
-        if !lanes.isEmpty {
-            guard batch == lastLaneSamples.reduce(0, +) else { return nil }
-            var all: [Float] = []
-            for (lane, n) in zip(lanes, lastLaneSamples) where n > 0 {
-                guard let part = lane.totals(of: value, batch: n) else { return nil }
+        if !lanes.isEmpty {  // the lanes' parts in order, as far as `batch` reaches
+            guard batch >= 1, batch <= lastLaneSamples.reduce(0, +) else { return nil }
+            var all: [Float] = [], left = batch
+            for (lane, n) in zip(lanes, lastLaneSamples) where n > 0 && left > 0 {
+                guard let part = lane.totals(of: value, batch: Swift.min(n, left)) else { return nil }
                 all += part
+                left -= Swift.min(n, left)
             }
             return all
         }
