@@ -81,7 +81,10 @@ final class LinearOperator: SynapticOperator {
 
     /// The `m` changed rows in one contiguous share per core, each share covered by calls of the accepted sizes
     /// (``callPlan``; the last call padded with copies of the share's first row). A call whose rows are consecutive
-    /// batch rows reads them in place; the others are gathered first.
+    /// batch rows reads them in place; the others are gathered first. When nobody reads the output's increments
+    /// (``ValueSlot/sharesIncrements``), recomputed rows are written straight into the totals (in place for a call
+    /// of consecutive rows) and flagged as changed without comparing them with the old totals: a flag means "may
+    /// have changed", and a recomputed row almost always has.
     private func gathered(rows m: Int) {
         let k = inFeatures, n = outFeatures, plan = callPlan, largest = callSizes[callSizes.count - 1]
         let shares = Swift.min(Parallel.available, Swift.max(1, m / callSizes[0]))
@@ -89,6 +92,7 @@ final class LinearOperator: SynapticOperator {
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
         let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
         let w = SendablePointer(weight.pointer), b = bias.orNil.map { SendablePointer($0) }, output = output
+        let direct = output.sharesIncrements, totals = SendablePointer(output.total.pointer)
         Parallel.forChunks(shares) { chunk in
             for share in chunk {
                 let lo = m * share / shares, hi = m * (share + 1) / shares
@@ -97,7 +101,8 @@ final class LinearOperator: SynapticOperator {
                     let size = plan[hi - first]
                     let last = first + size - 1
                     let a: UnsafePointer<Float>
-                    if last < hi && rows.base[last] - rows.base[first] == size - 1 {
+                    let consecutive = last < hi && rows.base[last] - rows.base[first] == size - 1
+                    if consecutive {
                         a = UnsafePointer(source.base + rows.base[first] * k)
                     } else {
                         for i in 0..<size {
@@ -106,10 +111,22 @@ final class LinearOperator: SynapticOperator {
                         }
                         a = UnsafePointer(x.base + slot * k)
                     }
-                    Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
-                                   into: y.base + slot * n)
-                    for i in 0..<Swift.min(size, hi - first) {
-                        output.updateRow(rows.base[first + i], from: y.base + (slot + i) * n)
+                    if direct && consecutive {
+                        Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
+                                       into: totals.base + rows.base[first] * n)
+                        for i in first...last { output.setRow(rows.base[i], changed: true) }
+                    } else {
+                        Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
+                                       into: y.base + slot * n)
+                        for i in 0..<Swift.min(size, hi - first) {
+                            let r = rows.base[first + i]
+                            if direct {
+                                (totals.base + r * n).update(from: y.base + (slot + i) * n, count: n)
+                                output.setRow(r, changed: true)
+                            } else {
+                                output.updateRow(r, from: y.base + (slot + i) * n)
+                            }
+                        }
                     }
                     first += size
                     slot += size
