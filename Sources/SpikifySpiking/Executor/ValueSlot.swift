@@ -30,8 +30,9 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// True when no operator reads this value's increments and its producer rewrites them where they change
     /// (``OperatorSpec/readsInputIncrements``, ``OperatorSpec/keepsOutputIncrements``): `increment` is then one
-    /// buffer shared by all such values (the executor's), meaningful only inside the producer's step, where it holds
-    /// the old totals and then the differences of the rows being rewritten. Consumers see the row flags.
+    /// buffer shared by all such values (the executor's), meaningful only inside the producer's step, as scratch for
+    /// the rows or samples it rewrites (``rewriteRow(_:_:)``, ``beginSample(_:)``/``finishSample(_:)``); row updates
+    /// write no increments into it (``updateRow(_:from:)``). Consumers see the row flags.
     package let sharesIncrements: Bool
     /// Whether the producer counts its events (``OperatorSpec/countsOutputEvents``): then ``stepEvents`` holds, after
     /// its step, the number of non-zero increments over the batch.
