@@ -19,7 +19,7 @@ void spk_softmax_rows(float *x, long rows, long width);
 /// GELU with Abramowitz–Stegun erf, in place (`Kernels.gelu`).
 void spk_gelu(float *x, long count);
 
-/// Sums of one ST-BIF+ row step (`STBIFLayer.fireRow`).
+/// Sums of one ST-BIF+ step over some rows (`spk_stbif_rows`, for `STBIFLayer`'s statistics).
 typedef struct {
     uint32_t spikes;   ///< Σ|k|
     uint32_t events;   ///< neurons with k ≠ 0

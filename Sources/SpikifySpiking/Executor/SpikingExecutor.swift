@@ -26,7 +26,9 @@ public final class SpikingExecutor {
     private let synapses: [any SynapticOperator]
     private let positions: ScalarBuffer<Int>
     /// How many values share one increment buffer (``ValueSlot/sharesIncrements``).
-    package var sharedIncrementValues: Int { lanes.first?.sharedIncrementValues ?? slots.filter(\.sharesIncrements).count }
+    package var sharedIncrementValues: Int {
+        lanes.first?.sharedIncrementValues ?? slots.filter(\.sharesIncrements).count
+    }
     /// Bytes of the values' state at this batch capacity: totals, increments kept by their values, and the one
     /// shared increment buffer (``ValueSlot/sharesIncrements``); operators' own state (counts, scratch) not included.
     public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int) {
@@ -98,10 +100,7 @@ public final class SpikingExecutor {
         let shared = Self.valuesSharingIncrements(graph, specs: specs)
         let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
-        var counted = [Bool](repeating: false, count: graph.values.count)
-        for (node, spec) in zip(graph.nodes, specs) where spec.countsOutputEvents {
-            for v in node.outputs { counted[v] = true }
-        }
+        let counted = Self.valuesCountingEvents(graph, specs: specs)
         let slots = graph.values.indices.map { v in
             ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
                       countsEvents: counted[v])
@@ -124,12 +123,9 @@ public final class SpikingExecutor {
     static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
         var read = [Bool](repeating: false, count: graph.values.count)
         var kept = [Bool](repeating: true, count: graph.values.count)
-        var counted = [Bool](repeating: false, count: graph.values.count)
+        let counted = valuesCountingEvents(graph, specs: specs)
         for (node, spec) in zip(graph.nodes, specs) {
-            for v in node.outputs {
-                kept[v] = spec.keepsOutputIncrements
-                counted[v] = spec.countsOutputEvents
-            }
+            for v in node.outputs { kept[v] = spec.keepsOutputIncrements }
         }
         for (node, spec) in zip(graph.nodes, specs) {
             for v in node.inputs where spec.readsInputIncrements && !(spec.countsInputEventsOnly && counted[v]) {
@@ -139,6 +135,15 @@ public final class SpikingExecutor {
         read[graph.input] = true
         read[graph.output] = true
         return graph.values.indices.map { !read[$0] && !kept[$0] }
+    }
+
+    /// Values whose producer counts their non-zero increments (``OperatorSpec/countsOutputEvents``).
+    static func valuesCountingEvents(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
+        var counted = [Bool](repeating: false, count: graph.values.count)
+        for (node, spec) in zip(graph.nodes, specs) where spec.countsOutputEvents {
+            for v in node.outputs { counted[v] = true }
+        }
+        return counted
     }
 
     /// The accumulated total of graph value `value` for the first `batch` samples after the last ``run`` (each
@@ -185,9 +190,8 @@ public final class SpikingExecutor {
         }
     }
 
-    private func simulate(_ images: Tensor, samples: [Int]?, timesteps: Int, compact: Bool,
-                          exitPolicy: ExitPolicy?) throws -> SpikingBatchResult
-    {
+    /// The batch size and the samples' data-set indices of a run's arguments, checked against this executor.
+    private func checkedBatch(_ images: Tensor, samples: [Int]?, timesteps: Int) throws -> (total: Int, ids: [Int]) {
         let total = images.rank == 0 ? 0 : images.shape[0]
         let inputInfo = graph.values[graph.input]
         guard total >= 1, total <= capacity, images.count == total * inputInfo.perSample else {
@@ -199,6 +203,13 @@ public final class SpikingExecutor {
         guard ids.count == total else {
             throw SpikifyError.invalidArgument("\(ids.count) sample indices for a batch of \(total)")
         }
+        return (total, ids)
+    }
+
+    private func simulate(_ images: Tensor, samples: [Int]?, timesteps: Int, compact: Bool,
+                          exitPolicy: ExitPolicy?) throws -> SpikingBatchResult
+    {
+        let (total, ids) = try checkedBatch(images, samples: samples, timesteps: timesteps)
         for op in operators { op.reset(batch: total) }
         for slot in slots { slot.reset() }
         let semantics = graph.semantics
@@ -297,23 +308,12 @@ public final class SpikingExecutor {
     /// the parts' results merged.
     private func runLanes(_ images: Tensor, samples: [Int]?, timesteps: Int, compact: Bool,
                           exitPolicy: ExitPolicy?) throws -> SpikingBatchResult {
-        let total = images.rank == 0 ? 0 : images.shape[0]
-        let perSample = graph.values[graph.input].perSample
-        guard total >= 1, total <= capacity, images.count == total * perSample else {
-            throw SpikifyError.invalidArgument("a batch of shape \(images.shape) does not fit this executor (at most "
-                + "\(capacity) images of \(graph.values[graph.input].rows)×\(graph.values[graph.input].width) values)")
-        }
-        let ids = samples ?? Array(0..<total)
-        guard ids.count == total else {
-            throw SpikifyError.invalidArgument("\(ids.count) sample indices for a batch of \(total)")
-        }
+        let (total, ids) = try checkedBatch(images, samples: samples, timesteps: timesteps)
         let parts = min(lanes.count, total)
         let bounds = (0...parts).map { total * $0 / parts }
         let work = (0..<parts).map { k -> LaneRun in
             let range = bounds[k]..<bounds[k + 1]
-            let x = Tensor(shape: [range.count] + images.shape.dropFirst(),
-                           scalars: Array(images.scalars[(range.lowerBound * perSample)..<(range.upperBound * perSample)]))
-            return LaneRun(executor: lanes[k], images: x, samples: Array(ids[range]))
+            return LaneRun(executor: lanes[k], images: images.slice(rows: range), samples: Array(ids[range]))
         }
         let outcomes = UnsafeMutablePointer<Result<SpikingBatchResult, any Error>?>.allocate(capacity: parts)
         outcomes.initialize(repeating: nil, count: parts)

@@ -196,9 +196,7 @@ package final class ValueSlot: @unchecked Sendable {
         if sharesIncrements {
             let fresh = increment.pointer + r * w
             compute(fresh)
-            let nonZero = spk_update_row(total.pointer + r * w, nil, fresh, w)
-            rowFlags[r] = nonZero != 0 ? 1 : 0
-            return nonZero
+            return updateRow(r, from: fresh)  // writes no increments
         }
         beginRow(r)
         compute(total.pointer + r * w)
@@ -232,15 +230,6 @@ package final class ValueSlot: @unchecked Sendable {
         var events = 0
         for r in 0..<(batch * info.rows) where rowChanged(r) { events &+= spk_count_nonzero(d + r * w, w) }
         return events
-    }
-
-    /// Whether all of sample `s`'s increments are zero.
-    package func isQuiet(sample s: Int) -> Bool {
-        precondition(!sharesIncrements, "increments of '\(info.name)' are not kept")
-        guard sampleChanged(s) else { return true }
-        let p = increment.pointer + s * info.perSample
-        for i in 0..<info.perSample where p[i] != 0 { return false }
-        return true
     }
 
     package func moveSample(from: Int, to: Int) {

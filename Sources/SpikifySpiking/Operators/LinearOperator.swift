@@ -6,7 +6,7 @@ import SpikifyCore
 /// Only rows (tokens) whose input changed are recomputed. When ``GatheredLinear`` found call sizes at which
 /// gathered rows reproduce the reference network's per-sample calls bit for bit on this machine, the changed rows
 /// of all samples go through GEMMs of those sizes: one contiguous share of the rows per core, each covered by the
-/// largest accepted calls that fit (a run of consecutive rows is read in place, other rows are gathered first).
+/// layer's cheapest plan of calls (a run of consecutive rows is read in place, other rows are gathered first).
 /// Otherwise each sample with a changed row gets its own call, as in the reference network.
 final class LinearOperator: SynapticOperator {
     let input: ValueSlot, output: ValueSlot
@@ -111,22 +111,17 @@ final class LinearOperator: SynapticOperator {
                         }
                         a = UnsafePointer(x.base + slot * k)
                     }
-                    if direct && consecutive {
-                        Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
-                                       into: totals.base + rows.base[first] * n)
-                        for i in first...last { output.setRow(rows.base[i], changed: true) }
-                    } else {
-                        Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n,
-                                       into: y.base + slot * n)
-                        for i in 0..<Swift.min(size, hi - first) {
-                            let r = rows.base[first + i]
-                            if direct {
-                                (totals.base + r * n).update(from: y.base + (slot + i) * n, count: n)
-                                output.setRow(r, changed: true)
-                            } else {
-                                output.updateRow(r, from: y.base + (slot + i) * n)
-                            }
+                    let inPlace = direct && consecutive  // the call's output rows are the totals' rows
+                    let c = inPlace ? totals.base + rows.base[first] * n : y.base + slot * n
+                    Kernels.linear(a, rows: size, inFeatures: k, weight: w.base, bias: b?.base, outFeatures: n, into: c)
+                    for i in 0..<Swift.min(size, hi - first) {
+                        let r = rows.base[first + i], fresh = c + i * n
+                        if !direct {
+                            output.updateRow(r, from: fresh)
+                            continue
                         }
+                        if !inPlace { (totals.base + r * n).update(from: fresh, count: n) }
+                        output.setRow(r, changed: true)
                     }
                     first += size
                     slot += size
