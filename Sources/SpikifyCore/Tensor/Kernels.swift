@@ -37,6 +37,27 @@ package enum Kernels {
         }
     }
 
+    /// `nn.Linear` on one block of rows with the output columns split over the cores (blocks of 16, one-thread GEMMs):
+    /// for a single image, where one GEMM per image leaves a core idle or to OpenBLAS's own threads, which spin
+    /// between the many calls of a forward pass. Each core packs only its part of the weights. Results agree with
+    /// ``linear(_:rows:inFeatures:weight:bias:outFeatures:into:)`` to rounding, not necessarily bit for bit.
+    package static func linearSpreadOverColumns(
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures k: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        let xs = SendablePointer(x), ys = SendablePointer(y), w = SendablePointer(weight)
+        let b = bias.map { SendablePointer($0) }
+        let blocks = (n + 15) / 16
+        Parallel.forChunks(blocks) { range in
+            let lo = range.lowerBound * 16, hi = Swift.min(n, range.upperBound * 16), cols = hi - lo
+            if let b {
+                for r in 0..<rows { (ys.base + r * n + lo).update(from: b.base + lo, count: cols) }
+            }
+            BLAS.gemm(transposeB: true, m: rows, n: cols, k: k, a: xs.base, lda: k, b: w.base + lo * k, ldb: k,
+                      beta: b != nil ? 1 : 0, c: ys.base + lo, ldc: n)
+        }
+    }
+
     /// LayerNorm over the last axis (biased variance, eps inside the square root, as `torch.nn.LayerNorm`).
     @inline(__always)
     package static func layerNorm(

@@ -4,11 +4,13 @@ import SpikifyCore
 /// Executes a ViT exactly as timm's `VisionTransformer.forward` in eval mode: patch embedding, class token,
 /// position embedding, pre-norm blocks (`x + attn(norm1(x))`, `x + mlp(norm2(x))`), pooling and head.
 ///
-/// Linear layers run one BLAS GEMM per image (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``,
-/// so an image's result never depends on its batch), spread over the cores; attention runs per (image, head) and
-/// row kernels per chunk of rows, with BLAS held to one thread. Without a hook, a batch of several images is split
-/// into one part per core, each run whole on its own thread (no synchronisation between layers; the same results,
-/// since no image's result depends on its batch).
+/// With a hook (QANN, calibration), linear layers run one BLAS GEMM per image
+/// (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``, so an image's result never
+/// depends on its batch), spread over the cores; attention runs per (image, head) and row kernels per chunk of rows,
+/// with BLAS held to one thread. Without a hook (the float ANN), a batch of several images is split into one part
+/// per core, each run whole on its own thread with one GEMM per layer over the part; a single image runs with BLAS on
+/// one thread throughout, its linear layers' output columns and its attention's query rows spread over the cores
+/// (see ``linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:hook:)``).
 public final class ViTForward: Sendable {
     public let config: ViTConfig
     let w: PreparedWeights
@@ -30,6 +32,9 @@ public final class ViTForward: Sendable {
             && images.shape[3] == c.imageSize, "images \(images.shape) do not fit the model")
         let batch = images.shape[0]
         if hook == nil && batch >= 2 && Parallel.available >= 2 { return logitsInParts(images) }
+        // One BLAS thread throughout: the cores are spread over by this code, and OpenBLAS's threaded GEMMs round
+        // differently from the one-thread calls that the spiking executor reproduces.
+        if Parallel.available >= 2 && BLAS.threads > 1 { return BLAS.withSingleThread { logits(images, hook: hook) } }
         let n = c.tokenCount, d = c.embedDim, rows = batch * n
         let out = FloatBuffer(count: batch * c.numClasses)
         let ws = spare.take(batch: batch) ?? Workspace(config: c, batch: batch)
@@ -104,6 +109,24 @@ public final class ViTForward: Sendable {
         }
     }
 
+    /// A linear layer over the batch. With a hook (the QANN, calibration: the references the spiking networks
+    /// reproduce bit for bit) one GEMM per image, so no image's result depends on its batch. Without one (the float
+    /// ANN): one image spreads its output columns over the cores; several images (a part of a split batch) run as
+    /// one GEMM, so the weights are packed once per part rather than once per image. The float ANN's logits can
+    /// therefore differ between batch sizes in the last bits, as PyTorch's do.
+    private func linear(_ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures k: Int,
+                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int,
+                        into y: UnsafeMutablePointer<Float>, hook: SiteHook?) {
+        if hook != nil {
+            Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: weight, bias: bias,
+                           outFeatures: n, into: y)
+        } else if Parallel.available >= 2 && samples == 1 {
+            Kernels.linearSpreadOverColumns(x, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n, into: y)
+        } else {
+            Kernels.linear(x, rows: samples * rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n, into: y)
+        }
+    }
+
     private func call(_ hook: SiteHook?, _ site: Site, _ buffer: FloatBuffer, count: Int) {
         hook?(site, UnsafeMutableBufferPointer(start: buffer.pointer, count: count))
     }
@@ -114,8 +137,8 @@ public final class ViTForward: Sendable {
         Patches.im2col(images, batch: batch, channels: c.channels, height: c.imageSize, width: c.imageSize,
                        patch: c.patchSize, into: ws.patches.pointer)
         let tokens = ws.branch  // [batch·patches, D]
-        Kernels.linear(ws.patches.pointer, samples: batch, rowsPerSample: p, inFeatures: c.patchFeatures,
-                       weight: w.patchWeight.pointer, bias: w.patchBias.orNil, outFeatures: d, into: tokens.pointer)
+        linear(ws.patches.pointer, samples: batch, rowsPerSample: p, inFeatures: c.patchFeatures,
+               weight: w.patchWeight.pointer, bias: w.patchBias.orNil, outFeatures: d, into: tokens.pointer, hook: hook)
         call(hook, Site(.patchEmbed), tokens, count: batch * p * d)
         Self.embedTokens(tokens.pointer, batch: batch, patches: p, width: d, classToken: w.classToken.orNil,
                          position: w.positionEmbedding.pointer, into: ws.x.pointer)
@@ -145,24 +168,25 @@ public final class ViTForward: Sendable {
                  scale: blk.norm1Scale, shift: blk.norm1Shift)
         call(hook, Site(.norm1, block: i), ws.h, count: rows * d)
         for (part, (buffer, kind)) in [(ws.q, Site.Kind.q), (ws.k, .k), (ws.v, .v)].enumerated() {
-            Kernels.linear(ws.h.pointer, samples: batch, rowsPerSample: n, inFeatures: d,
-                           weight: blk.qkvWeight(part: part, dim: d), bias: blk.qkvBias(part: part, dim: d),
-                           outFeatures: d, into: buffer.pointer)
+            linear(ws.h.pointer, samples: batch, rowsPerSample: n, inFeatures: d,
+                   weight: blk.qkvWeight(part: part, dim: d), bias: blk.qkvBias(part: part, dim: d),
+                   outFeatures: d, into: buffer.pointer, hook: hook)
             call(hook, Site(kind, block: i), buffer, count: rows * d)
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         for j in 0..<(rows * d) { ws.q.pointer[j] *= scale }
-        Self.scores(q: ws.q, k: ws.k, into: ws.scores, batch: batch, config: c)
+        let blocks = queryBlocks(batch: batch, hook: hook)
+        Self.scores(q: ws.q, k: ws.k, into: ws.scores, batch: batch, config: c, blocks: blocks)
         call(hook, Site(.scores, block: i), ws.scores, count: batch * c.numHeads * n * n)
         let sc = SendablePointer(ws.scores.pointer)
         Parallel.forChunks(batch * c.numHeads * n, minimumPerChunk: 64) { r in
             Kernels.softmax(sc.base + r.lowerBound * n, rows: r.count, width: n)
         }
         call(hook, Site(.attn, block: i), ws.scores, count: batch * c.numHeads * n * n)
-        Self.weightedValues(attn: ws.scores, v: ws.v, into: ws.o, batch: batch, config: c)
+        Self.weightedValues(attn: ws.scores, v: ws.v, into: ws.o, batch: batch, config: c, blocks: blocks)
         call(hook, Site(.attnV, block: i), ws.o, count: rows * d)
-        Kernels.linear(ws.o.pointer, samples: batch, rowsPerSample: n, inFeatures: d, weight: blk.projWeight.pointer,
-                       bias: blk.projBias.orNil, outFeatures: d, into: ws.branch.pointer)
+        linear(ws.o.pointer, samples: batch, rowsPerSample: n, inFeatures: d, weight: blk.projWeight.pointer,
+               bias: blk.projBias.orNil, outFeatures: d, into: ws.branch.pointer, hook: hook)
         call(hook, Site(.proj, block: i), ws.branch, count: rows * d)
         Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
     }
@@ -172,8 +196,8 @@ public final class ViTForward: Sendable {
         normRows(ws.x, into: ws.h, rows: rows, gamma: blk.norm2Weight, beta: blk.norm2Bias,
                  scale: blk.norm2Scale, shift: blk.norm2Shift)
         call(hook, Site(.norm2, block: i), ws.h, count: rows * d)
-        Kernels.linear(ws.h.pointer, samples: rows / n, rowsPerSample: n, inFeatures: d, weight: blk.fc1Weight.pointer,
-                       bias: blk.fc1Bias.orNil, outFeatures: m, into: ws.mlp.pointer)
+        linear(ws.h.pointer, samples: rows / n, rowsPerSample: n, inFeatures: d, weight: blk.fc1Weight.pointer,
+               bias: blk.fc1Bias.orNil, outFeatures: m, into: ws.mlp.pointer, hook: hook)
         call(hook, Site(.fc1, block: i), ws.mlp, count: rows * m)
         let act = SendablePointer(ws.mlp.pointer), activation = c.activation
         Parallel.forChunks(rows, minimumPerChunk: 16) { r in
@@ -183,8 +207,8 @@ public final class ViTForward: Sendable {
             case .relu: Kernels.relu(p, count: r.count * m)
             }
         }
-        Kernels.linear(ws.mlp.pointer, samples: rows / n, rowsPerSample: n, inFeatures: m,
-                       weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer)
+        linear(ws.mlp.pointer, samples: rows / n, rowsPerSample: n, inFeatures: m,
+               weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer, hook: hook)
         call(hook, Site(.fc2, block: i), ws.branch, count: rows * d)
         Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
     }
@@ -254,28 +278,41 @@ public final class ViTForward: Sendable {
         }
     }
 
-    /// `scores[b, h] = q[b, :, h] · k[b, :, h]ᵀ` for q, k laid out `[batch·tokens, D]` with heads as column blocks.
-    static func scores(q: FloatBuffer, k: FloatBuffer, into scores: FloatBuffer, batch: Int, config c: ViTConfig) {
+    /// Query-row blocks per (image, head) for the attention products: 1 with a hook (the reference's calls) or when
+    /// the (image, head) pairs already spread evenly over the cores, else one per core (ViT-Tiny's 3 heads at batch 1).
+    private func queryBlocks(batch: Int, hook: SiteHook?) -> Int {
+        let cores = Parallel.available
+        return hook != nil || (batch * config.numHeads) % cores == 0 ? 1 : cores
+    }
+
+    /// `scores[b, h] = q[b, :, h] · k[b, :, h]ᵀ` for q, k laid out `[batch·tokens, D]` with heads as column blocks,
+    /// in `blocks` blocks of query rows per (image, head).
+    static func scores(q: FloatBuffer, k: FloatBuffer, into scores: FloatBuffer, batch: Int, config c: ViTConfig,
+                       blocks: Int = 1) {
         let n = c.tokenCount, d = c.embedDim, hd = c.headDim, heads = c.numHeads
         let qs = SendablePointer(q.pointer), ks = SendablePointer(k.pointer), ss = SendablePointer(scores.pointer)
-        Parallel.forChunks(batch * heads) { r in
-            for item in r {
-                let b = item / heads, h = item % heads
-                BLAS.gemm(transposeB: true, m: n, n: n, k: hd, a: qs.base + b * n * d + h * hd, lda: d,
-                          b: ks.base + b * n * d + h * hd, ldb: d, c: ss.base + item * n * n, ldc: n)
+        Parallel.forChunks(batch * heads * blocks) { r in
+            for task in r {
+                let item = task / blocks, b = item / heads, h = item % heads
+                let lo = n * (task % blocks) / blocks, hi = n * (task % blocks + 1) / blocks
+                BLAS.gemm(transposeB: true, m: hi - lo, n: n, k: hd, a: qs.base + (b * n + lo) * d + h * hd, lda: d,
+                          b: ks.base + b * n * d + h * hd, ldb: d, c: ss.base + (item * n + lo) * n, ldc: n)
             }
         }
     }
 
-    /// `o[b, :, h] = attn[b, h] · v[b, :, h]`, written into the head's column block of `o` (`[batch·tokens, D]`).
-    static func weightedValues(attn: FloatBuffer, v: FloatBuffer, into o: FloatBuffer, batch: Int, config c: ViTConfig) {
+    /// `o[b, :, h] = attn[b, h] · v[b, :, h]`, written into the head's column block of `o` (`[batch·tokens, D]`),
+    /// in `blocks` blocks of query rows per (image, head).
+    static func weightedValues(attn: FloatBuffer, v: FloatBuffer, into o: FloatBuffer, batch: Int, config c: ViTConfig,
+                               blocks: Int = 1) {
         let n = c.tokenCount, d = c.embedDim, hd = c.headDim, heads = c.numHeads
         let a = SendablePointer(attn.pointer), vs = SendablePointer(v.pointer), os = SendablePointer(o.pointer)
-        Parallel.forChunks(batch * heads) { r in
-            for item in r {
-                let b = item / heads, h = item % heads
-                BLAS.gemm(m: n, n: hd, k: n, a: a.base + item * n * n, lda: n, b: vs.base + b * n * d + h * hd,
-                          ldb: d, c: os.base + b * n * d + h * hd, ldc: d)
+        Parallel.forChunks(batch * heads * blocks) { r in
+            for task in r {
+                let item = task / blocks, b = item / heads, h = item % heads
+                let lo = n * (task % blocks) / blocks, hi = n * (task % blocks + 1) / blocks
+                BLAS.gemm(m: hi - lo, n: hd, k: n, a: a.base + (item * n + lo) * n, lda: n,
+                          b: vs.base + b * n * d + h * hd, ldb: d, c: os.base + (b * n + lo) * d + h * hd, ldc: d)
             }
         }
     }
