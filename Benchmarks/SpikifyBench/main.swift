@@ -52,7 +52,12 @@ guard let seconds = Double(value("--seconds") ?? "3"), seconds > 0, seconds <= 6
 
 // Internal: one peak-RSS measurement in a fresh process (the tiny section starts these).
 if let kind = value("--rss-probe") {
-    print(String(format: "%.1f", try rssProbe(kind, batch: positive("--batch", default: 4), steps: 8)))
+    do {
+        print(String(format: "%.1f", try rssProbe(kind, batch: positive("--batch", default: 4), steps: 8)))
+    } catch {
+        FileHandle.standardError.write(Data("spikify-bench: \(error)\n".utf8))
+        exit(1)
+    }
     exit(0)
 }
 
@@ -73,9 +78,15 @@ print("openblas_core \(BLAS.coreName)")
 print("blas_threads \(BLAS.threads)")
 print("workers \(Parallel.workers)")
 if let advice = BLAS.kernelAdvice() { print(advice) }
-if sections.contains("ann") { annSection(batches: batches, seconds: seconds) }
-if sections.contains("snn") {
-    try bundledSection(model: model, data: data, batch: 16, images: images, seconds: seconds)
+do {
+    if sections.contains("ann") { annSection(batches: batches, seconds: seconds) }
+    if sections.contains("snn") {
+        try bundledSection(model: model, data: data, batch: 16, images: images, seconds: seconds)
+    }
+    if sections.contains("tiny") { try tinyStepSection(batch: 4, steps: 8, seconds: seconds) }
+    if sections.contains("sweep") { try sweepSection(model: model, data: data, seconds: min(seconds, 1)) }
+} catch {
+    // A missing or unreadable model or data file: its message names the file and what was expected.
+    FileHandle.standardError.write(Data("spikify-bench: \(error)\n".utf8))
+    exit(1)
 }
-if sections.contains("tiny") { try tinyStepSection(batch: 4, steps: 8, seconds: seconds) }
-if sections.contains("sweep") { try sweepSection(model: model, data: data, seconds: min(seconds, 1)) }
