@@ -42,8 +42,8 @@ package enum Kernels {
     /// between the many calls of a forward pass. Each core packs only its part of the weights. Results agree with
     /// ``linear(_:rows:inFeatures:weight:bias:outFeatures:into:)`` to rounding, not necessarily bit for bit.
     package static func linearSpreadOverColumns(
-        _ x: UnsafePointer<Float>, rows: Int, inFeatures k: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int, into y: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, rows: Int, inFeatures k: Int, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, outFeatures n: Int, into y: UnsafeMutablePointer<Float>
     ) {
         let xs = SendablePointer(x), ys = SendablePointer(y), w = SendablePointer(weight)
         let b = bias.map { SendablePointer($0) }

@@ -32,8 +32,8 @@ public final class ViTForward: Sendable {
             && images.shape[3] == c.imageSize, "images \(images.shape) do not fit the model")
         let batch = images.shape[0]
         if hook == nil && batch >= 2 && Parallel.available >= 2 { return logitsInParts(images) }
-        // One BLAS thread throughout: the cores are spread over by this code, and OpenBLAS's threaded GEMMs round
-        // differently from the one-thread calls that the spiking executor reproduces.
+        // One BLAS thread throughout: this code spreads the work over the cores itself, and OpenBLAS's threaded GEMMs
+        // round differently from the one-thread calls that the spiking executor reproduces.
         if Parallel.available >= 2 && BLAS.threads > 1 { return BLAS.withSingleThread { logits(images, hook: hook) } }
         let n = c.tokenCount, d = c.embedDim, rows = batch * n
         let out = FloatBuffer(count: batch * c.numClasses)
@@ -121,7 +121,8 @@ public final class ViTForward: Sendable {
             Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: weight, bias: bias,
                            outFeatures: n, into: y)
         } else if Parallel.available >= 2 && samples == 1 {
-            Kernels.linearSpreadOverColumns(x, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n, into: y)
+            Kernels.linearSpreadOverColumns(x, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n,
+                                            into: y)
         } else {
             Kernels.linear(x, rows: samples * rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n, into: y)
         }
@@ -208,7 +209,8 @@ public final class ViTForward: Sendable {
             }
         }
         linear(ws.mlp.pointer, samples: rows / n, rowsPerSample: n, inFeatures: m,
-               weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer, hook: hook)
+               weight: blk.fc2Weight.pointer, bias: blk.fc2Bias.orNil, outFeatures: d, into: ws.branch.pointer,
+               hook: hook)
         call(hook, Site(.fc2, block: i), ws.branch, count: rows * d)
         Kernels.add(ws.branch.pointer, into: ws.x.pointer, count: rows * d)
     }
