@@ -31,7 +31,7 @@ final class LibraryExampleTests: XCTestCase {
     func testLibraryExampleRunsAndMatchesTheDocs() throws {
         let previous = FileManager.default.currentDirectoryPath
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(Fixtures.repository.path))
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         let (report, converted) = try example()
         XCTAssertEqual(report.samples, 8)
         XCTAssertEqual(report.reference.name, "qann")

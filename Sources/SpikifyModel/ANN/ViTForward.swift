@@ -8,9 +8,10 @@ import SpikifyCore
 /// (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``, so an image's result never
 /// depends on its batch), spread over the cores; attention runs per (image, head) and row kernels per chunk of rows,
 /// with BLAS held to one thread. Without a hook (the float ANN), a batch of several images is split into one part
-/// per core, each run whole on its own thread with one GEMM per layer over the part; a single image runs with BLAS on
-/// one thread throughout, its linear layers' output columns and its attention's query rows spread over the cores
-/// (see ``linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:hook:)``).
+/// per core, each run whole on its own thread; a single image runs with BLAS on one thread throughout, its linear
+/// layers' output columns and its attention's query rows spread over the cores. The float ANN's linear layers run
+/// on weights packed once where the CPU has AVX-512 (``PackedLinear``; a second copy of the linear weights), on
+/// OpenBLAS elsewhere (see ``linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:hook:)``).
 public final class ViTForward: Sendable {
     public let config: ViTConfig
     let w: PreparedWeights
@@ -18,9 +19,15 @@ public final class ViTForward: Sendable {
     /// call costs page faults); concurrent callers each get their own.
     private let spare = Spare()
 
-    public init(_ model: ViTModel) {
+    /// The float ANN's packed weights (``PackedLinear``); nil where the CPU lacks AVX-512 or packing is off.
+    let packer: PackedLinear?
+
+    /// - Parameter packedWeights: whether the float ANN (no hook) runs its linear layers on weights packed at the
+    ///   first call where the CPU allows (``PackedLinear``); off, it runs OpenBLAS like the hooked forwards.
+    public init(_ model: ViTModel, packedWeights: Bool = true) {
         config = model.config
         w = PreparedWeights(model.weights, batchNorm: model.config.blockBatchNorm)
+        packer = packedWeights && PackedLinear.available ? PackedLinear() : nil
     }
 
     /// Logits `[batch, classes]` for normalised images `[batch, channels, height, width]`.
@@ -110,16 +117,21 @@ public final class ViTForward: Sendable {
     }
 
     /// A linear layer over the batch. With a hook (the QANN, calibration: the references the spiking networks
-    /// reproduce bit for bit) one GEMM per image, so no image's result depends on its batch. Without one (the float
-    /// ANN): one image spreads its output columns over the cores; several images (a part of a split batch) run as
-    /// one GEMM, so the weights are packed once per part rather than once per image. The float ANN's logits can
-    /// therefore differ between batch sizes in the last bits, as PyTorch's do.
+    /// reproduce bit for bit) one OpenBLAS GEMM per image, so no image's result depends on its batch. Without one
+    /// (the float ANN), on a CPU with AVX-512: ``PackedLinear`` on weights packed at the first call, output columns
+    /// spread over the cores. Elsewhere OpenBLAS: one image spreads its output columns over the cores; several images
+    /// (a part of a split batch) run as one GEMM, so the weights are packed once per part rather than once per image,
+    /// and the logits can differ between batch sizes in the last bits, as PyTorch's do.
     private func linear(_ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures k: Int,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int,
                         into y: UnsafeMutablePointer<Float>, hook: SiteHook?) {
         if hook != nil {
             Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: weight, bias: bias,
                            outFeatures: n, into: y)
+        } else if let packer {
+            PackedLinear.linear(x, rows: samples * rows, inFeatures: k,
+                                packed: packer.packed(weight, outFeatures: n, inFeatures: k), bias: bias,
+                                outFeatures: n, into: y)
         } else if Parallel.available >= 2 && samples == 1 {
             Kernels.linearSpreadOverColumns(x, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n,
                                             into: y)

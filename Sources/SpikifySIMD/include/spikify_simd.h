@@ -53,4 +53,28 @@ long spk_count_nonzero(const float *x, long n);
 int spk_thread_inline(void);
 void spk_set_thread_inline(int value);
 
+// Packed GEMM (packed_gemm.c): `nn.Linear` for the float ANN on weights packed once, in panels of
+// SPK_PACKED_PANEL output columns (`[panel][inFeatures][SPK_PACKED_PANEL]`, zero-padded). OpenBLAS packs the
+// weights again at every call, 10–15% of a ViT-Tiny layer's time at one image, and its API cannot keep them packed.
+// The exception to the rule above: no Swift definition to mirror (the float ANN is held to PyTorch within a
+// tolerance), multiply and add fused, AVX-512 only.
+
+/// Output columns per packed panel.
+#define SPK_PACKED_PANEL 32
+
+/// Floats of a packed `[outFeatures, inFeatures]` weight.
+long spk_packed_floats(long outFeatures, long inFeatures);
+
+/// Packs `w` (`[outFeatures, inFeatures]`, PyTorch's layout) into `packed` (`spk_packed_floats` floats).
+void spk_pack_weights(const float *w, long outFeatures, long inFeatures, float *packed);
+
+/// Whether this CPU runs `spk_packed_linear` (AVX-512F).
+int spk_packed_linear_available(void);
+
+/// `y[r, n] = bias[n] + Σ_k x[r, k]·W[n, k]` for the output columns of panels `firstPanel..<endPanel`, `x`
+/// `[rows, inFeatures]` and `y` `[rows, outFeatures]` row-major, each sum in order of k with fused multiply-adds (so
+/// a row's result depends neither on the other rows nor on its position); `bias` may be NULL.
+void spk_packed_linear(const float *x, long rows, long inFeatures, const float *packed, const float *bias,
+                       long outFeatures, long firstPanel, long endPanel, float *y);
+
 #endif

@@ -1,0 +1,99 @@
+// Linear layers on weights packed once (include/spikify_simd.h, "Packed GEMM"). Unlike simd.c, these kernels do not
+// mirror a Swift definition: they serve the float ANN only, whose results are held to PyTorch's within a tolerance,
+// so the AVX-512 kernel fuses multiply and add.
+#include "spikify_simd.h"
+
+#define PANEL SPK_PACKED_PANEL
+
+long spk_packed_floats(long outFeatures, long inFeatures) {
+    return (outFeatures + PANEL - 1) / PANEL * PANEL * inFeatures;
+}
+
+void spk_pack_weights(const float *w, long outFeatures, long inFeatures, float *packed) {
+    const long panels = (outFeatures + PANEL - 1) / PANEL;
+    for (long q = 0; q < panels; q++)
+        for (long k = 0; k < inFeatures; k++)
+            for (long j = 0; j < PANEL; j++) {
+                const long n = q * PANEL + j;
+                packed[(q * inFeatures + k) * PANEL + j] = n < outFeatures ? w[n * inFeatures + k] : 0;
+            }
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define SPK_HAVE_AVX512_GEMM 1
+
+enum { MR = 12 };  // rows per block: 12 rows × 2 vectors of 16 columns = 24 accumulators of the 32 registers
+
+/// `mr` (≤ MR) rows of `a` times one panel of 32 packed columns, plus the bias, into `c` (masked to `cols`). Each
+/// output is `bias + Σ_i a[r, i]·b[i]`, the sum in order of i with fused multiply-adds, whatever `mr` is. The
+/// accumulators are named variables, not an array, so that the compiler keeps them in registers.
+#define SPK_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+static inline __attribute__((always_inline, target("avx512f")))
+void block_avx512(const int mr, const float *a, long lda, const float *b, long k, float *c, long ldc,
+                  const float *bias, long cols) {
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+#define SPK_ZERO(r) __m512 lo##r = _mm512_setzero_ps(), hi##r = _mm512_setzero_ps();
+    SPK_ROWS(SPK_ZERO)
+#undef SPK_ZERO
+    for (long i = 0; i < k; i++) {
+        const __m512 b0 = _mm512_loadu_ps(b + i * PANEL), b1 = _mm512_loadu_ps(b + i * PANEL + 16);
+#define SPK_FMA(r) if (r < mr) { const __m512 x = _mm512_set1_ps(a[r * lda + i]); \
+                                  lo##r = _mm512_fmadd_ps(x, b0, lo##r); hi##r = _mm512_fmadd_ps(x, b1, hi##r); }
+        SPK_ROWS(SPK_FMA)
+#undef SPK_FMA
+    }
+    const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    const __m512 bias1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+#define SPK_STORE(r) if (r < mr) { _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_add_ps(bias0, lo##r)); \
+                                    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_add_ps(bias1, hi##r)); }
+    SPK_ROWS(SPK_STORE)
+#undef SPK_STORE
+}
+#undef SPK_ROWS
+
+__attribute__((target("avx512f")))
+static void linear_avx512(const float *x, long rows, long k, const float *packed, const float *bias, long n,
+                          long firstPanel, long endPanel, float *y) {
+    for (long q = firstPanel; q < endPanel; q++) {
+        const long cols = n - q * PANEL < PANEL ? n - q * PANEL : PANEL;
+        const float *b = packed + q * k * PANEL, *bq = bias ? bias + q * PANEL : 0;
+        long r = 0;
+        for (; r + MR <= rows; r += MR) block_avx512(MR, x + r * k, k, b, k, y + r * n + q * PANEL, n, bq, cols);
+        switch (rows - r) {  // one specialisation per leftover row count
+#define SPK_TAIL(m) case m: block_avx512(m, x + r * k, k, b, k, y + r * n + q * PANEL, n, bq, cols); break;
+            SPK_TAIL(1) SPK_TAIL(2) SPK_TAIL(3) SPK_TAIL(4) SPK_TAIL(5) SPK_TAIL(6)
+            SPK_TAIL(7) SPK_TAIL(8) SPK_TAIL(9) SPK_TAIL(10) SPK_TAIL(11)
+#undef SPK_TAIL
+            default: break;
+        }
+    }
+}
+#endif
+
+int spk_packed_linear_available(void) {
+#ifdef SPK_HAVE_AVX512_GEMM
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+void spk_packed_linear(const float *x, long rows, long inFeatures, const float *packed, const float *bias,
+                       long outFeatures, long firstPanel, long endPanel, float *y) {
+#ifdef SPK_HAVE_AVX512_GEMM
+    // Blocks of rows whose inputs stay in cache while the panels of the weights pass by.
+    enum { ROW_BLOCK = 240 };
+    for (long r = 0; r < rows; r += ROW_BLOCK) {
+        const long m = rows - r < ROW_BLOCK ? rows - r : ROW_BLOCK;
+        linear_avx512(x + r * inFeatures, m, inFeatures, packed, bias, outFeatures, firstPanel, endPanel,
+                      y + r * outFeatures);
+    }
+#else
+    (void)x; (void)rows; (void)inFeatures; (void)packed; (void)bias; (void)outFeatures; (void)firstPanel;
+    (void)endPanel; (void)y;
+    __builtin_trap();  // callers check spk_packed_linear_available() first
+#endif
+}

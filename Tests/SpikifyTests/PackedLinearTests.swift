@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+@testable import SpikifyCore
+@testable import SpikifyEvaluation
+@testable import SpikifyModel
+
+/// The float ANN's GEMM on packed weights (`PackedLinear`, `spk_packed_linear`) against a Double-precision
+/// definition, and the property the kernel's doc claims: a row's result does not depend on the other rows.
+final class PackedLinearTests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+        }
+    }
+
+    func testMatchesTheDefinitionAndEveryRowIsIndependentOfTheOthers() throws {
+        guard PackedLinear.available else { throw XCTSkip("this CPU has no AVX-512F") }
+        // Output widths with partial panels (37, 70), rows covering every leftover count of the 12-row blocks and
+        // more than one 240-row block, with and without bias.
+        for (rows, k, n) in [(1, 5, 37), (13, 64, 70), (23, 33, 32), (251, 48, 96)] {
+            for withBias in [false, true] {
+                let x = FloatBuffer(random(rows * k, seed: UInt64(rows * 7 + k))), w = random(n * k, seed: 99)
+                let bias = withBias ? FloatBuffer(random(n, seed: 5)) : nil
+                let packer = PackedLinear()
+                let packed = w.withUnsafeBufferPointer { packer.packed($0.baseAddress!, outFeatures: n, inFeatures: k) }
+                XCTAssertEqual(packer.packedFloats, (n + 31) / 32 * 32 * k)
+                let y = FloatBuffer(count: rows * n)
+                PackedLinear.linear(x.pointer, rows: rows, inFeatures: k, packed: packed, bias: bias?.pointer,
+                                    outFeatures: n, into: y.pointer)
+                for r in 0..<rows {
+                    for j in 0..<n {
+                        var sum = Double(bias?.pointer[j] ?? 0)
+                        for i in 0..<k { sum += Double(x.pointer[r * k + i]) * Double(w[j * k + i]) }
+                        XCTAssertEqual(Double(y.pointer[r * n + j]), sum, accuracy: 1e-5 * Double(k),
+                                       "rows \(rows) k \(k) n \(n) at [\(r), \(j)]")
+                    }
+                }
+                // Every row alone gives the bits it got among the others.
+                let one = FloatBuffer(count: n)
+                for r in stride(from: 0, to: rows, by: Swift.max(1, rows / 9)) {
+                    PackedLinear.linear(x.pointer + r * k, rows: 1, inFeatures: k, packed: packed,
+                                        bias: bias?.pointer, outFeatures: n, into: one.pointer)
+                    XCTAssertEqual(one.array.map(\.bitPattern),
+                                   Array(y.array[(r * n)..<((r + 1) * n)]).map(\.bitPattern), "row \(r)")
+                }
+            }
+        }
+    }
+
+    func testFloatANNAgreesWithAndWithoutPackedWeights() throws {
+        let model = try ViTImporter.load(Fixtures.model("vit_tiny_geom"))
+        let data = try ImageDataset.load(Fixtures.data("vit_tiny_geom"), for: model.config)
+        let packed = ViTForward(model), plain = ViTForward(model, packedWeights: false)
+        XCTAssertEqual(packed.packer != nil, PackedLinear.available)
+        XCTAssertNil(plain.packer)
+        let a = packed.logits(data.images), b = plain.logits(data.images)
+        XCTAssertLessThanOrEqual(a.maxAbsDifference(b), 1e-5)
+        XCTAssertGreaterThan(a.scalars.map(abs).max()!, 0.1)
+    }
+}
