@@ -3,19 +3,21 @@ import Foundation
 
 /// Vectorisable row kernels on raw buffers. Every function works on `rows × width` row-major data.
 package enum Kernels {
-    /// `y[r] = x[r] · Wᵀ + b` for `x: [rows, inFeatures]`, `W: [outFeatures, inFeatures]` (PyTorch `nn.Linear`).
+    /// `y[r] = x[r] · Wᵀ + b` for `x: [rows, inFeatures]`, `W: [outFeatures, inFeatures]` (PyTorch `nn.Linear`);
+    /// `y`'s rows are `outputStride` floats apart (default `outFeatures`: a block of columns of a wider output).
     @inline(__always)
     package static func linear(
         _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-        into y: UnsafeMutablePointer<Float>
+        into y: UnsafeMutablePointer<Float>, outputStride: Int? = nil
     ) {
+        let ldc = outputStride ?? outFeatures
         if let bias {
-            for r in 0..<rows { (y + r * outFeatures).update(from: bias, count: outFeatures) }
+            for r in 0..<rows { (y + r * ldc).update(from: bias, count: outFeatures) }
         }
         BLAS.gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x, lda: inFeatures, b: weight, ldb: inFeatures,
-                  beta: bias != nil ? 1 : 0, c: y, ldc: outFeatures)
+                  beta: bias != nil ? 1 : 0, c: y, ldc: ldc)
     }
 
     /// `nn.Linear` over a batch, one GEMM per sample (`rowsPerSample` rows each), samples spread over the cores.
@@ -47,14 +49,10 @@ package enum Kernels {
     ) {
         let xs = SendablePointer(x), ys = SendablePointer(y), w = SendablePointer(weight)
         let b = bias.map { SendablePointer($0) }
-        let blocks = (n + 15) / 16
-        Parallel.forChunks(blocks) { range in
-            let lo = range.lowerBound * 16, hi = Swift.min(n, range.upperBound * 16), cols = hi - lo
-            if let b {
-                for r in 0..<rows { (ys.base + r * n + lo).update(from: b.base + lo, count: cols) }
-            }
-            BLAS.gemm(transposeB: true, m: rows, n: cols, k: k, a: xs.base, lda: k, b: w.base + lo * k, ldb: k,
-                      beta: b != nil ? 1 : 0, c: ys.base + lo, ldc: n)
+        Parallel.forChunks((n + 15) / 16) { range in
+            let lo = range.lowerBound * 16, hi = Swift.min(n, range.upperBound * 16)
+            linear(xs.base, rows: rows, inFeatures: k, weight: w.base + lo * k, bias: b.map { $0.base + lo },
+                   outFeatures: hi - lo, into: ys.base + lo, outputStride: n)
         }
     }
 

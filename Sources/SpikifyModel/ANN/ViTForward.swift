@@ -62,17 +62,13 @@ public final class ViTForward: Sendable {
 
     /// The batch in one contiguous part per core, each part's forward on its own thread with its loops inline.
     private func logitsInParts(_ images: Tensor) -> Tensor {
-        let batch = images.shape[0], parts = Swift.min(Parallel.available, batch), classes = config.numClasses
-        let bounds = (0...parts).map { batch * $0 / parts }
+        let batch = images.shape[0], classes = config.numClasses
         let out = FloatBuffer(count: batch * classes)
         let y = SendablePointer(out.pointer)
-        Parallel.forChunks(parts) { chunk in
-            for p in chunk {
-                let lo = bounds[p], hi = bounds[p + 1]
-                let logits = Parallel.inline { self.logits(images.slice(rows: lo..<hi)) }
-                logits.scalars.withUnsafeBufferPointer {
-                    (y.base + lo * classes).update(from: $0.baseAddress!, count: $0.count)
-                }
+        Parallel.forChunks(batch) { part in  // one contiguous chunk per core
+            let logits = Parallel.inline { self.logits(images.slice(rows: part)) }
+            logits.scalars.withUnsafeBufferPointer {
+                (y.base + part.lowerBound * classes).update(from: $0.baseAddress!, count: $0.count)
             }
         }
         return Tensor(shape: [batch, classes], scalars: out.array)
