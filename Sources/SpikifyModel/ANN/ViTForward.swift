@@ -113,26 +113,23 @@ public final class ViTForward: Sendable {
     }
 
     /// A linear layer over the batch. With a hook (the QANN, calibration: the references the spiking networks
-    /// reproduce bit for bit) one OpenBLAS GEMM per image, so no image's result depends on its batch. Without one
-    /// (the float ANN), on a CPU with AVX-512: ``PackedLinear`` on weights packed at the first call, output columns
-    /// spread over the cores. Elsewhere OpenBLAS: one image spreads its output columns over the cores; several images
-    /// (a part of a split batch) run as one GEMM, so the weights are packed once per part rather than once per image,
-    /// and the logits can differ between batch sizes in the last bits, as PyTorch's do.
+    /// reproduce bit for bit), and for several images without one: one OpenBLAS GEMM per image, so no image's result
+    /// depends on its batch. Without a hook (the float ANN), on a CPU with AVX-512: ``PackedLinear`` on weights packed
+    /// at the first call, output columns spread over the cores (its rows do not depend on each other either). One
+    /// image without a hook or AVX-512: OpenBLAS with the output columns spread over the cores.
     private func linear(_ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures k: Int,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int,
                         into y: UnsafeMutablePointer<Float>, hook: SiteHook?) {
-        if hook != nil {
-            Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: weight, bias: bias,
-                           outFeatures: n, into: y)
-        } else if let packer {
+        if hook == nil, let packer {
             PackedLinear.linear(x, rows: samples * rows, inFeatures: k,
                                 packed: packer.packed(weight, outFeatures: n, inFeatures: k), bias: bias,
                                 outFeatures: n, into: y)
-        } else if Parallel.available >= 2 && samples == 1 {
+        } else if hook == nil && samples == 1 && Parallel.available >= 2 {
             Kernels.linearSpreadOverColumns(x, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n,
                                             into: y)
         } else {
-            Kernels.linear(x, rows: samples * rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n, into: y)
+            Kernels.linear(x, samples: samples, rowsPerSample: rows, inFeatures: k, weight: weight, bias: bias,
+                           outFeatures: n, into: y)
         }
     }
 
