@@ -38,10 +38,15 @@ func bundledSection(model path: String, data: String, batch: Int, images count: 
 private func bundledRuns(_ graph: SpikingGraph, reference: ReferenceNetwork, burst: Int, batches: [Tensor],
                          images n: Int, batch: Int, annTime: Double, seconds: Double) throws {
     let executor = try SpikingExecutor(graph: graph, batchCapacity: batch)
-    func snnTime(_ T: Int) -> Double {
-        medianSeconds(seconds: seconds) { for x in batches { _ = try? executor.run(x, timesteps: T) } } / Double(n)
-    }
-    let quiet = snnTime(256), capped = snnTime(32)
+    // Single spikes where the packed kernel runs: also with the linear layers on OpenBLAS, measured in turn.
+    let openBLAS = burst == 1 && PackedLinear.available
+        ? try SpikingExecutor(graph: graph, batchCapacity: batch, packedWeights: false) : nil
+    let untilQuiet = alternatingMedianSeconds(seconds: seconds, [executor, openBLAS].compactMap { e in
+        e.map { e in { for x in batches { _ = try? e.run(x, timesteps: 256) } } }
+    }).map { $0 / Double(n) }
+    let quiet = untilQuiet[0]
+    let capped = medianSeconds(seconds: seconds) { for x in batches { _ = try? executor.run(x, timesteps: 32) } }
+        / Double(n)
     // Settled logits against the reference (QANN) logits, and the steps run.
     var agree = 0, maxDelta: Float = 0, steps = 0
     for x in batches {
@@ -54,6 +59,10 @@ private func bundledRuns(_ graph: SpikingGraph, reference: ReferenceNetwork, bur
     let tag = burst == 1 ? "snn bundled_qann" : "snn bundled_qann burst \(burst)"
     print(String(format: "%@ batch %d images %d until_quiet ms_per_image %.3f ann_ms_per_image %.4f "
                  + "ratio %.1f steps %d", tag, batch, n, 1000 * quiet, 1000 * annTime, quiet / annTime, steps))
+    if untilQuiet.count > 1 {
+        print(String(format: "%@ linear_on_openblas until_quiet ms_per_image %.3f packed_speedup %.2f", tag,
+                     1000 * untilQuiet[1], untilQuiet[1] / quiet))
+    }
     print(String(format: "%@ batch %d T 32 ms_per_image %.3f", tag, batch, 1000 * capped))
     print(String(format: "%@ exact agreement_with_qann %.1f%% max_abs_dlogit %g", tag, 100 * Double(agree) / Double(n),
                  maxDelta))
@@ -78,9 +87,19 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     let ann = ViTForward(model)
     let annTime = medianSeconds(seconds: seconds) { _ = ann.logits(x) }
     let executor = try SpikingExecutor(graph: c.graph, batchCapacity: batch)
-    let snnTime = medianSeconds(seconds: seconds, runs: 2) { _ = try? executor.run(x, timesteps: steps) } / Double(steps)
+    // Where the packed kernel runs, the same step with the linear layers on OpenBLAS, measured in turn with it.
+    let openBLAS = PackedLinear.available
+        ? try SpikingExecutor(graph: c.graph, batchCapacity: batch, packedWeights: false) : nil
+    let times = alternatingMedianSeconds(seconds: seconds, runs: 2, [executor, openBLAS].compactMap { e in
+        e.map { e in { _ = try? e.run(x, timesteps: steps) } }
+    }).map { $0 / Double(steps) }
+    let snnTime = times[0]
     print(String(format: "tiny_step batch %d steps %d ms_per_step %.1f ann_ms_per_forward %.1f step_per_ann %.2f",
                  batch, steps, 1000 * snnTime, 1000 * annTime, snnTime / annTime))
+    if times.count > 1 {
+        print(String(format: "tiny_step linear_on_openblas ms_per_step %.1f packed_speedup %.2f",
+                     1000 * times[1], times[1] / snnTime))
+    }
     executor.timesOperators = true
     _ = try executor.run(x, timesteps: steps)
     print("tiny_step time_by_operator " + timeByOperator(executor))

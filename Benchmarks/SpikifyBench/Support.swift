@@ -61,6 +61,22 @@ func medianSeconds(seconds: Double, runs: Int = 3, _ body: () -> Void) -> Double
     return times[times.count / 2]
 }
 
+/// Medians of several bodies measured in turn (one run of each per round, after a warm-up run of each), for
+/// comparisons within one run on a machine whose speed drifts: each round sees the same conditions for all.
+func alternatingMedianSeconds(seconds: Double, runs: Int = 3, _ bodies: [() -> Void]) -> [Double] {
+    for body in bodies { body() }
+    var times = [[Double]](repeating: [], count: bodies.count)
+    let start = Date()
+    while times[0].count < runs || Date().timeIntervalSince(start) < seconds {
+        for (i, body) in bodies.enumerated() {
+            let t = Date()
+            body()
+            times[i].append(Date().timeIntervalSince(t))
+        }
+    }
+    return times.map { $0.sorted()[$0.count / 2] }
+}
+
 /// Peak resident set size of this process so far, in MB (`getrusage`).
 func peakRSSMegabytes() -> Double {
     var usage = rusage()

@@ -1,6 +1,7 @@
 // Linear layers on weights packed once (include/spikify_simd.h, "Packed GEMM"). Unlike simd.c, these kernels do not
-// mirror a Swift definition: they serve the float ANN only, whose results are held to PyTorch's within a tolerance,
-// so the AVX-512 kernel fuses multiply and add.
+// mirror a Swift definition: the networks that run them are held to PyTorch's results within a tolerance, and the
+// spiking executor reproduces the QANN's by calling the same kernel (a row's sums never depend on the call), so the
+// AVX-512 kernel fuses multiply and add.
 #include "spikify_simd.h"
 
 #define PANEL SPK_PACKED_PANEL

@@ -102,18 +102,24 @@ final class GatheredLinearTests: XCTestCase {
         }
     }
 
-    /// The bundled QAT QANN's SNN (batch 16, gathered linear layers wherever the measurement allows them) settles
-    /// on the QANN's logits bit for bit.
+    /// The bundled QAT QANN's SNN (batch 16) settles on the QANN's logits bit for bit with both kernels of its linear
+    /// layers: packed weights (on AVX-512 CPUs; the QANN runs the same kernel) and OpenBLAS (gathered calls wherever
+    /// the measurement allows them). The converted model's own reference is the packed one.
     func testBundledQANNSettlesBitForBit() throws {
         let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
         let data = try ImageDataset.load(Fixtures.bundled("data/mnist-test.h5"), for: model.config)
         let c = try ConversionMethods.convert(model, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
-        let executor = try SpikingExecutor(graph: c.graph, batchCapacity: 16)
-        for start in stride(from: 0, to: 32, by: 16) {
-            let x = data.batch(start..<(start + 16))
-            let run = try executor.run(x, timesteps: 256)
-            XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil })
-            XCTAssertEqual(run.logits.scalars, c.reference.logits(x).scalars, "images \(start)..<\(start + 16)")
+        for packed in [true, false] {
+            let executor = try SpikingExecutor(graph: c.graph, batchCapacity: 16, packedWeights: packed)
+            let qann = QuantizedViT(forward: ViTForward(model, packedWeights: packed), plan: c.plan!)
+            for start in stride(from: 0, to: 32, by: 16) {
+                let x = data.batch(start..<(start + 16))
+                let run = try executor.run(x, timesteps: 256)
+                XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil })
+                let reference = qann.logits(x)
+                XCTAssertEqual(run.logits.scalars, reference.scalars, "packed \(packed), images \(start)..<\(start + 16)")
+                if packed { XCTAssertEqual(reference.scalars, c.reference.logits(x).scalars) }
+            }
         }
     }
 

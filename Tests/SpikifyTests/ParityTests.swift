@@ -39,19 +39,22 @@ final class ParityTests: XCTestCase {
     }
 
     func testQANNLogitsDoNotDependOnTheBatch() throws {
-        // With a hook (the QANN the spiking executor reproduces) every image gets its own one-thread GEMMs, so any
-        // batch, one image included, gives the same bits.
+        // With a hook (the QANN the spiking executor reproduces) no image's result depends on the others, so any
+        // batch, one image included, gives the same bits: with packed weights (rows summed alike in any call) and
+        // on OpenBLAS (every image its own one-thread GEMMs).
         for name in Fixtures.qannNames {
             let model = try ViTImporter.load(Fixtures.model(name))
             let data = try ImageDataset.load(Fixtures.data(name), for: model.config)
             let plan = QuantizationPlan(levels: model.config.levels!, steps: model.weights.stepSizes,
                                         activation: model.config.activation)
-            let qann = QuantizedViT(forward: ViTForward(model), plan: plan)
-            let whole = qann.logits(data.images)
-            let single = Prediction.logits(of: data, batchSize: 1) { qann.logits($0) }
-            let pairs = Prediction.logits(of: data, batchSize: 2) { qann.logits($0) }
-            XCTAssertEqual(whole.scalars.map(\.bitPattern), single.scalars.map(\.bitPattern), name)
-            XCTAssertEqual(whole.scalars.map(\.bitPattern), pairs.scalars.map(\.bitPattern), name)
+            for packed in [true, false] {
+                let qann = QuantizedViT(forward: ViTForward(model, packedWeights: packed), plan: plan)
+                let whole = qann.logits(data.images)
+                let single = Prediction.logits(of: data, batchSize: 1) { qann.logits($0) }
+                let pairs = Prediction.logits(of: data, batchSize: 2) { qann.logits($0) }
+                XCTAssertEqual(whole.scalars.map(\.bitPattern), single.scalars.map(\.bitPattern), "\(name) \(packed)")
+                XCTAssertEqual(whole.scalars.map(\.bitPattern), pairs.scalars.map(\.bitPattern), "\(name) \(packed)")
+            }
         }
     }
 

@@ -4,14 +4,15 @@ import SpikifyCore
 /// Executes a ViT exactly as timm's `VisionTransformer.forward` in eval mode: patch embedding, class token,
 /// position embedding, pre-norm blocks (`x + attn(norm1(x))`, `x + mlp(norm2(x))`), pooling and head.
 ///
-/// With a hook (QANN, calibration), linear layers run one BLAS GEMM per image
-/// (``Kernels/linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:)``, so an image's result never
-/// depends on its batch), spread over the cores; attention runs per (image, head) and row kernels per chunk of rows,
-/// with BLAS held to one thread. Without a hook (the float ANN), a batch of several images is split into one part
-/// per core, each run whole on its own thread; a single image runs with BLAS on one thread throughout, its linear
-/// layers' output columns and its attention's query rows spread over the cores. The float ANN's linear layers run
-/// on weights packed once where the CPU has AVX-512 (``PackedLinear``; a second copy of the linear weights), on
-/// OpenBLAS elsewhere (see ``linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:hook:)``).
+/// Linear layers run on weights packed once where the CPU has AVX-512 (``PackedLinear``: a second copy of the
+/// linear weights; a row's result depends neither on its batch nor on its position), output columns spread over
+/// the cores; elsewhere on OpenBLAS, one GEMM per image. With a hook (QANN, calibration), attention runs per
+/// (image, head) and row kernels per chunk of rows, with BLAS held to one thread. Without a hook (the float ANN), a
+/// batch of several images is split into one part per core, each run whole on its own thread; a single image runs
+/// with BLAS on one thread throughout, its linear layers' output columns and its attention's query rows spread over
+/// the cores (see ``linear(_:samples:rowsPerSample:inFeatures:weight:bias:outFeatures:into:hook:)``). The spiking
+/// executor's linear layers make the same choice (``SpikingExecutor``'s `packedWeights`), so that a settled SNN
+/// reproduces the QANN's GEMMs bit for bit.
 public final class ViTForward: Sendable {
     public let config: ViTConfig
     let w: PreparedWeights
@@ -19,11 +20,12 @@ public final class ViTForward: Sendable {
     /// call costs page faults); concurrent callers each get their own.
     private let spare = Spare()
 
-    /// The float ANN's packed weights (``PackedLinear``); nil where the CPU lacks AVX-512 or packing is off.
+    /// The packed weights (``PackedLinear``); nil where the CPU lacks AVX-512 or packing is off.
     let packer: PackedLinear?
 
-    /// - Parameter packedWeights: whether the float ANN (no hook) runs its linear layers on weights packed at the
-    ///   first call where the CPU allows (``PackedLinear``); off, it runs OpenBLAS like the hooked forwards.
+    /// - Parameter packedWeights: whether linear layers run on weights packed at the first call where the CPU allows
+    ///   (``PackedLinear``); off, on OpenBLAS as on CPUs without AVX-512. A spiking executor that reproduces this
+    ///   network (QANN) must make the same choice.
     public init(_ model: ViTModel, packedWeights: Bool = true) {
         config = model.config
         w = PreparedWeights(model.weights, batchNorm: model.config.blockBatchNorm)
@@ -55,8 +57,8 @@ public final class ViTForward: Sendable {
         }
         let pooled = FloatBuffer(count: batch * d)
         pool(batch: batch, ws: ws, into: pooled, hook: hook)
-        Kernels.linear(pooled.pointer, samples: batch, rowsPerSample: 1, inFeatures: d, weight: w.headWeight.pointer,
-                       bias: w.headBias.orNil, outFeatures: c.numClasses, into: out.pointer)
+        linear(pooled.pointer, samples: batch, rowsPerSample: 1, inFeatures: d, weight: w.headWeight.pointer,
+               bias: w.headBias.orNil, outFeatures: c.numClasses, into: out.pointer, hook: hook)
         return Tensor(shape: [batch, c.numClasses], scalars: out.array)
     }
 
@@ -112,15 +114,15 @@ public final class ViTForward: Sendable {
         }
     }
 
-    /// A linear layer over the batch. With a hook (the QANN, calibration: the references the spiking networks
-    /// reproduce bit for bit), and for several images without one: one OpenBLAS GEMM per image, so no image's result
-    /// depends on its batch. Without a hook (the float ANN), on a CPU with AVX-512: ``PackedLinear`` on weights packed
-    /// at the first call, output columns spread over the cores (its rows do not depend on each other either). One
-    /// image without a hook or AVX-512: OpenBLAS with the output columns spread over the cores.
+    /// A linear layer over the batch: on a CPU with AVX-512, ``PackedLinear`` on weights packed at the first call,
+    /// output columns spread over the cores (no row's result depends on the others). Elsewhere: one OpenBLAS GEMM per
+    /// image with a hook (the QANN, calibration: the references the spiking networks reproduce bit for bit) and for
+    /// several images without one, so no image's result depends on its batch; one image without a hook, OpenBLAS
+    /// with the output columns spread over the cores.
     private func linear(_ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures k: Int,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int,
                         into y: UnsafeMutablePointer<Float>, hook: SiteHook?) {
-        if hook == nil, let packer {
+        if let packer {
             PackedLinear.linear(x, rows: samples * rows, inFeatures: k,
                                 packed: packer.packed(weight, outFeatures: n, inFeatures: k), bias: bias,
                                 outFeatures: n, into: y)

@@ -53,11 +53,12 @@ long spk_count_nonzero(const float *x, long n);
 int spk_thread_inline(void);
 void spk_set_thread_inline(int value);
 
-// Packed GEMM (packed_gemm.c): `nn.Linear` for the float ANN on weights packed once, in panels of
-// SPK_PACKED_PANEL output columns (`[panel][inFeatures][SPK_PACKED_PANEL]`, zero-padded). OpenBLAS packs the
-// weights again at every call, 10–15% of a ViT-Tiny layer's time at one image, and its API cannot keep them packed.
-// The exception to the rule above: no Swift definition to mirror (the float ANN is held to PyTorch within a
-// tolerance), multiply and add fused, AVX-512 only.
+// Packed GEMM (packed_gemm.c): `nn.Linear` on weights packed once, in panels of SPK_PACKED_PANEL output columns
+// (`[panel][inFeatures][SPK_PACKED_PANEL]`, zero-padded), for every forward pass (float ANN, QANN, calibration) and
+// the spiking executor's linear layers on CPUs with AVX-512. OpenBLAS packs the weights again at every call, 10–15%
+// of a ViT-Tiny layer's time at one image, and its API cannot keep them packed. The exception to the rule above: no
+// Swift definition to mirror (the networks are held to PyTorch within a tolerance, and the spiking executor
+// reproduces the QANN by calling this same kernel), multiply and add fused, AVX-512 only.
 
 /// Output columns per packed panel.
 #define SPK_PACKED_PANEL 32

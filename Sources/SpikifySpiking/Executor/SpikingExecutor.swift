@@ -15,7 +15,7 @@ import SpikifyCore
 /// simulated by its own set of state and operators (sharing the weights) on its own thread, its operators' loops
 /// inline. A step of a small network is many short operator calls, and lanes need no synchronisation between them.
 /// Every result is the same as one run over the whole batch, because no sample's result depends on which others
-/// share its batch (``GatheredLinear``, per-sample random keys), and the parts' statistics add up
+/// share its batch (``PackedLinear`` or ``GatheredLinear``, per-sample random keys), and the parts' statistics add up
 /// (``SpikingBatchResult``; `ExecutorLaneTests` compares lanes with one run field by field).
 public final class SpikingExecutor {
     public let graph: SpikingGraph
@@ -58,16 +58,20 @@ public final class SpikingExecutor {
     public var laneCount: Int { max(1, lanes.count) }
 
     /// Validates the graph (every operator through its spec) and allocates state for `batchCapacity` samples.
-    /// - Parameter lanes: how many parts of the batch run in parallel (see the type's notes); nil: one per core, at
-    ///   most one per sample.
+    /// - Parameters:
+    ///   - lanes: how many parts of the batch run in parallel (see the type's notes); nil: one per core, at most one
+    ///     per sample.
+    ///   - packedWeights: whether linear layers run on packed weights where the CPU has AVX-512 (``PackedLinear``),
+    ///     like ``ViTForward``'s default; the reference network must be built with the same choice for the settled
+    ///     SNN to equal it bit for bit.
     public convenience init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared,
-                            lanes: Int? = nil) throws {
+                            lanes: Int? = nil, packedWeights: Bool = true) throws {
         try self.init(graph: graph, batchCapacity: batchCapacity, registry: registry, lanes: lanes,
-                      shared: SharedConstants())
+                      shared: SharedConstants(), packedWeights: packedWeights)
     }
 
     private init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry, lanes requested: Int?,
-                 shared: SharedConstants) throws {
+                 shared: SharedConstants, packedWeights: Bool) throws {
         let specs = try graph.validatedSpecs(registry: registry)
         guard batchCapacity >= 1 else { throw SpikifyError.invalidArgument("batch capacity must be at least 1, got \(batchCapacity)") }
         var elements = 0
@@ -86,7 +90,8 @@ public final class SpikingExecutor {
         if laneCount > 1 {
             let perLane = (batchCapacity + laneCount - 1) / laneCount
             lanes = try (0..<laneCount).map { _ in
-                try SpikingExecutor(graph: graph, batchCapacity: perLane, registry: registry, lanes: 1, shared: shared)
+                try SpikingExecutor(graph: graph, batchCapacity: perLane, registry: registry, lanes: 1, shared: shared,
+                                    packedWeights: packedWeights)
             }
             slots = []
             operators = []
@@ -106,7 +111,8 @@ public final class SpikingExecutor {
                       countsEvents: counted[v])
         }
         self.slots = slots
-        let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants)
+        let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants,
+                                      packedWeights: packedWeights)
         operators = try graph.nodes.indices.map { i in
             try specs[i].instantiate(NodeContext(index: i, node: graph.nodes[i], graph: graph), runtime)
         }

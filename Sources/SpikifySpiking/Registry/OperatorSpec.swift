@@ -54,13 +54,17 @@ package struct OperatorRuntime {
     package let scratch: ScratchArena
     /// Read-only data operators may share with the same node's operator in the executor's other lanes (weights).
     package let shared: SharedConstants
+    /// Whether linear layers run on packed weights where the CPU allows (``PackedLinear``), as ``ViTForward`` does
+    /// by default; the reference network and the executor must agree for the settled SNN to equal it bit for bit.
+    package let packedWeights: Bool
 
     package init(slots: [ValueSlot], capacity: Int, scratch: ScratchArena = ScratchArena(),
-                 shared: SharedConstants = SharedConstants()) {
+                 shared: SharedConstants = SharedConstants(), packedWeights: Bool = true) {
         self.slots = slots
         self.capacity = capacity
         self.scratch = scratch
         self.shared = shared
+        self.packedWeights = packedWeights
     }
 
     package func slot(_ value: Int) -> ValueSlot { slots[value] }
