@@ -82,8 +82,9 @@ void spk_gelu(float *x, long count) {
 
 /// The ST-BIF+ rows of `spk_stbif_rows`, with the counts read from `count` or recovered from the totals
 /// (`fromTotals`: S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), and the increments
-/// written or not (`writeIncrements`). With single spikes (`single`: burst 1) every spike has size 1, so a row's
-/// events equal its spikes and only one sum is reduced per row.
+/// written or not (`writeIncrements`). With single spikes (`single`: burst 1) two comparisons decide the spike
+/// (`STBIFNeuron.fire`) instead of the clamp and floor of `fireBranchless`, every spike has size 1, and a row's events
+/// equal its spikes, so only one sum is reduced per row.
 static inline __attribute__((always_inline))
 spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
                          float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals,
@@ -104,6 +105,17 @@ spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *incr
                 c = count[i];
             }
             float u = (x[i] / theta + 0.5f) - c;
+            if (single) {
+                // Burst 1: STBIFNeuron.fire, +1 for u ≥ 1 below the upper bound, −1 for u < 0 above the lower bound,
+                // else +0 (a NaN membrane included); fireBranchless gives the same spikes for lower ≤ c ≤ upper.
+                const int up = (u >= 1.0f) & (c < upper), down = (u < 0.0f) & (c > lower);
+                const float spike = (float)up - (float)down, updated = c + spike;
+                if (!fromTotals) count[i] = updated;
+                total[i] = updated * theta;
+                if (writeIncrements) increment[i] = spike * theta;
+                rowSpikes += (uint32_t)(up | down);
+                continue;
+            }
             // STBIFNeuron.fireBranchless
             float above = u < -burst ? -burst : u;
             float within = above > burst ? burst : above;

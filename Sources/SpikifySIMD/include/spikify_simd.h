@@ -27,8 +27,9 @@ typedef struct {
 } spk_fire_sums;
 
 /// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form
-/// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`): updates `count`, writes `total = count·θ` and
-/// `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
+/// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`; for `burst` 1 `STBIFNeuron.fire`, the same spikes for
+/// counts within their bounds): updates `count`, writes `total = count·θ` and `increment = k·θ`, and `fired[r]` = 1
+/// when a neuron of row r spiked. `burst` < 2²².
 ///
 /// With `increment` NULL the increments are not written (nobody reads them).
 /// With `count` NULL the counts are recovered from the totals as `S = round(total·(1/θ))`: exact when θ and 1/θ are
