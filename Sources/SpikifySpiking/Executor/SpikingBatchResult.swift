@@ -68,9 +68,10 @@ public struct SpikingBatchResult: Sendable {
     mutating func recordStep(emitters: [any SpikeEmitter], synapses: [any SynapticOperator], batch: Int) {
         for (e, emitter) in emitters.enumerated() {
             var spikes = 0, events = 0
+            let stepSpikes = emitter.stepSpikes.pointer, stepEvents = emitter.stepEvents.pointer
             for p in 0..<batch {
-                spikes += emitter.stepSpikes[p]
-                events += emitter.stepEvents[p]
+                spikes += stepSpikes[p]
+                events += stepEvents[p]
             }
             siteSpikes[e] += spikes
             stepSiteSpikes.append(spikes)

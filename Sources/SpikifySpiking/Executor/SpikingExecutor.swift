@@ -254,7 +254,8 @@ public final class SpikingExecutor {
             result.recordStep(emitters: emitters, synapses: synapses, batch: batch)
             for p in 0..<batch { spikesAt[p] = 0 }
             for emitter in emitters {
-                for p in 0..<batch { spikesAt[p] += emitter.stepSpikes[p] }
+                let stepSpikes = emitter.stepSpikes.pointer
+                for p in 0..<batch { spikesAt[p] += stepSpikes[p] }
             }
             let scale: Float = semantics.readout == .mean ? 1 / Float(t + 1) : 1
             let logits = output.total.pointer
