@@ -38,6 +38,8 @@ def find(pattern, cast=float):
 print("\n== summary (ratios from this run)")
 core = find(r"openblas_core (\S+)", str)
 print(f"OpenBLAS kernel: {core}")
+linear = find(r"linear_kernel (\S+)", str)
+print(f"Spikify's linear layers: {linear}")
 for line in text.splitlines():
     if line.startswith("warning: OpenBLAS"):
         print(line)
@@ -57,6 +59,10 @@ if snn and ann:
     print(f"SNN vs ANN, bundled QANN until quiet, batch 16: {snn:.2f} vs {ann:.3f} ms/image -> {snn / ann:.1f}x the ANN")
 exact = find(r"snn bundled_qann exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
 print(f"  exactness: {exact or 'n/a'}")
+blas = re.search(r"snn bundled_qann linear_on_openblas until_quiet ms_per_image ([\d.]+) packed_speedup ([\d.]+)", text)
+if blas:
+    print(f"  linear layers on OpenBLAS instead (measured in turn): {float(blas.group(1)):.2f} ms/image; "
+          f"the packed kernel {blas.group(2)}x faster")
 # Burst spikes (--burst B, an explicit option): fewer steps, still bit for bit the QANN once quiet.
 for m in re.finditer(r"snn bundled_qann burst (\d+) batch \d+ images \d+ until_quiet ms_per_image ([\d.]+) "
                      r"ann_ms_per_image ([\d.]+) ratio [\d.]+ steps (\d+)", text):
@@ -66,6 +72,10 @@ for m in re.finditer(r"snn bundled_qann burst (\d+) batch \d+ images \d+ until_q
 step = find(r"step_per_ann ([\d.]+)")
 if step:
     print(f"ViT-Tiny geometry, batch 4: one simulated step = {step:.2f} ANN forwards")
+    blas = re.search(r"tiny_step linear_on_openblas ms_per_step ([\d.]+) packed_speedup ([\d.]+)", text)
+    if blas:
+        print(f"  linear layers on OpenBLAS instead (measured in turn): {float(blas.group(1)):.1f} ms per step; "
+              f"the packed kernel {blas.group(2)}x faster")
 rss = re.search(r"tiny_rss batch (\d+) predict_peak_mb ([\d.]+) snn_peak_mb ([\d.]+) ratio ([\d.]+)", text)
 if rss:
     print(f"peak RSS, ViT-Tiny batch {rss.group(1)}: predict {rss.group(2)} MB, SNN {rss.group(3)} MB ({rss.group(4)}x)")

@@ -54,10 +54,65 @@ void block_avx512(const int mr, const float *a, long lda, const float *b, long k
 }
 #undef SPK_ROWS
 
+/// `mr` (≤ 6) rows of `a` times two adjacent panels (`b`, and `b + k·PANEL` for the next), 33…64 columns (`cols`),
+/// plus the bias, into `c`: the same sums as `block_avx512`, in the same order. Six rows of four vectors are 24
+/// accumulators as well, but each step of k needs six broadcasts instead of twelve, and six row pointers fit the
+/// general-purpose registers, so the loop spends its instructions on multiply-adds (10–20% faster than two
+/// 12-row blocks in a C harness on the ViT shapes, one thread).
+#define SPK_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+static inline __attribute__((always_inline, target("avx512f")))
+void pair_block_avx512(const int mr, const float *a, long lda, const float *b, long k, float *c, long ldc,
+                       const float *bias, long cols) {
+    const float *b2 = b + k * PANEL;
+    const __mmask16 m2 = cols >= 48 ? 0xFFFF : cols <= 32 ? 0 : (__mmask16)((1u << (cols - 32)) - 1);
+    const __mmask16 m3 = cols >= 64 ? 0xFFFF : cols <= 48 ? 0 : (__mmask16)((1u << (cols - 48)) - 1);
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+#define SPK_ZERO(r) __m512 v0##r = _mm512_setzero_ps(), v1##r = _mm512_setzero_ps(), \
+                           v2##r = _mm512_setzero_ps(), v3##r = _mm512_setzero_ps();
+    SPK_ROWS6(SPK_ZERO)
+#undef SPK_ZERO
+#pragma clang loop unroll_count(2)
+    for (long i = 0; i < k; i++) {
+        const __m512 b0 = _mm512_loadu_ps(b + i * PANEL), b1 = _mm512_loadu_ps(b + i * PANEL + 16);
+        const __m512 b20 = _mm512_loadu_ps(b2 + i * PANEL), b21 = _mm512_loadu_ps(b2 + i * PANEL + 16);
+#define SPK_FMA(r) if (r < mr) { const __m512 x = _mm512_set1_ps(a##r[i]); \
+                                  v0##r = _mm512_fmadd_ps(x, b0, v0##r); v1##r = _mm512_fmadd_ps(x, b1, v1##r); \
+                                  v2##r = _mm512_fmadd_ps(x, b20, v2##r); v3##r = _mm512_fmadd_ps(x, b21, v3##r); }
+        SPK_ROWS6(SPK_FMA)
+#undef SPK_FMA
+    }
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+    const __m512 bias2 = bias ? _mm512_maskz_loadu_ps(m2, bias + 32) : _mm512_setzero_ps();
+    const __m512 bias3 = bias ? _mm512_maskz_loadu_ps(m3, bias + 48) : _mm512_setzero_ps();
+#define SPK_STORE(r) if (r < mr) { _mm512_storeu_ps(c + r * ldc, _mm512_add_ps(bias0, v0##r)); \
+                                    _mm512_storeu_ps(c + r * ldc + 16, _mm512_add_ps(bias1, v1##r)); \
+                                    _mm512_mask_storeu_ps(c + r * ldc + 32, m2, _mm512_add_ps(bias2, v2##r)); \
+                                    _mm512_mask_storeu_ps(c + r * ldc + 48, m3, _mm512_add_ps(bias3, v3##r)); }
+    SPK_ROWS6(SPK_STORE)
+#undef SPK_STORE
+}
+#undef SPK_ROWS6
+
+/// Panels two at a time in blocks of 6 rows (`pair_block_avx512`), a last odd panel in blocks of 12
+/// (`block_avx512`); every output gets the same sum either way.
 __attribute__((target("avx512f")))
 static void linear_avx512(const float *x, long rows, long k, const float *packed, const float *bias, long n,
                           long firstPanel, long endPanel, float *y) {
-    for (long q = firstPanel; q < endPanel; q++) {
+    long q = firstPanel;
+    for (; q + 1 < endPanel; q += 2) {
+        const long cols = n - q * PANEL < 2 * PANEL ? n - q * PANEL : 2 * PANEL;
+        const float *b = packed + q * k * PANEL, *bq = bias ? bias + q * PANEL : 0;
+        long r = 0;
+        for (; r + 6 <= rows; r += 6) pair_block_avx512(6, x + r * k, k, b, k, y + r * n + q * PANEL, n, bq, cols);
+        switch (rows - r) {  // one specialisation per leftover row count
+#define SPK_TAIL(m) case m: pair_block_avx512(m, x + r * k, k, b, k, y + r * n + q * PANEL, n, bq, cols); break;
+            SPK_TAIL(1) SPK_TAIL(2) SPK_TAIL(3) SPK_TAIL(4) SPK_TAIL(5)
+#undef SPK_TAIL
+            default: break;
+        }
+    }
+    for (; q < endPanel; q++) {
         const long cols = n - q * PANEL < PANEL ? n - q * PANEL : PANEL;
         const float *b = packed + q * k * PANEL, *bq = bias ? bias + q * PANEL : 0;
         long r = 0;

@@ -1,4 +1,5 @@
 import Foundation
+import SpikifySIMD
 import XCTest
 @testable import SpikifyCore
 @testable import SpikifyEvaluation
@@ -17,8 +18,8 @@ final class PackedLinearTests: XCTestCase {
 
     func testMatchesTheDefinitionAndEveryRowIsIndependentOfTheOthers() throws {
         guard PackedLinear.available else { throw XCTSkip("this CPU has no AVX-512F") }
-        // Output widths with partial panels (37, 70), rows covering every leftover count of the 12-row blocks and
-        // more than one 240-row block, with and without bias.
+        // Output widths with partial panels (37, 70), odd and even panel counts, rows covering every leftover count
+        // of the 12- and 6-row blocks and more than one 240-row block, with and without bias.
         for (rows, k, n) in [(1, 5, 37), (13, 64, 70), (23, 33, 32), (251, 48, 96)] {
             for withBias in [false, true] {
                 let x = FloatBuffer(random(rows * k, seed: UInt64(rows * 7 + k))), w = random(n * k, seed: 99)
@@ -44,6 +45,17 @@ final class PackedLinearTests: XCTestCase {
                                         bias: bias?.pointer, outFeatures: n, into: one.pointer)
                     XCTAssertEqual(one.array.map(\.bitPattern),
                                    Array(y.array[(r * n)..<((r + 1) * n)]).map(\.bitPattern), "row \(r)")
+                }
+                // Panels one at a time (12-row blocks) and in one call (pairs of panels in 6-row blocks, as the
+                // spiking executor calls it) give the bits of the call above, whose panels were split over the cores.
+                let panels = PackedLinear.panels(outFeatures: n)
+                for split in [1, panels] {
+                    let z = FloatBuffer(count: rows * n)
+                    for first in stride(from: 0, to: panels, by: split) {
+                        spk_packed_linear(x.pointer, rows, k, packed, bias?.pointer, n, first,
+                                          Swift.min(panels, first + split), z.pointer)
+                    }
+                    XCTAssertEqual(z.array.map(\.bitPattern), y.array.map(\.bitPattern), "n \(n), \(split) panels a call")
                 }
             }
         }
