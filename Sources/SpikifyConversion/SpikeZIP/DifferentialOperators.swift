@@ -5,8 +5,9 @@ import SpikifySpiking
 /// Nonlinear operators on the accumulated input: the output total is `f(X̂_t)` and its increment
 /// `f(X̂_t) − f(X̂_{t−1})`, which telescopes over time to `f(X̂_T)` (SpikeZIP-TF's Spike-LayerNorm and
 /// Spike-Softmax; the same rule gives Spikify's differential GELU). Only rows whose input changed (the input's row
-/// flags) are recomputed, and their increments are computed row by row. The operator counts its output events
-/// (non-zero increments; ``OperatorSpec/countsOutputEvents``).
+/// flags) are recomputed, each run of consecutive changed rows in one call (``ValueSlot/rewriteRows(_:count:events:_:)``),
+/// and their increments are computed row by row. The operator counts its output events (non-zero increments;
+/// ``OperatorSpec/countsOutputEvents``).
 class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     let input: ValueSlot, output: ValueSlot
     var width: Int { input.info.width }
@@ -32,8 +33,16 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         let all = t == 0, input = input, output = output, events = SendablePointer(rowEvents.pointer)
         output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
-            for r in range where all || input.rowChanged(r) {
-                events.base[r] = output.rewriteRow(r) { apply(x.base + r * w, rows: 1, into: $0) }
+            var r = range.lowerBound
+            while r < range.upperBound {
+                guard all || input.rowChanged(r) else { r += 1; continue }
+                var end = r + 1
+                while end < range.upperBound && (all || input.rowChanged(end)) { end += 1 }
+                let first = r
+                output.rewriteRows(first, count: end - first, events: events.base + first) {
+                    apply(x.base + first * w, rows: end - first, into: $0)
+                }
+                r = end
             }
         }
         var nonZero = 0

@@ -203,6 +203,24 @@ package final class ValueSlot: @unchecked Sendable {
         return finishRow(r)
     }
 
+    /// ``rewriteRow(_:_:)`` for the consecutive rows `first..<first + count` at once: `compute` writes their new
+    /// totals (`count × width` values, row after row) into the buffer it is given, and `events[i]` receives row
+    /// `first + i`'s non-zero increments. One call for a run of rows instead of one per row (row kernels on short
+    /// rows, such as softmax over 50 keys, spend much of a row's time in the call).
+    @inline(__always) package func rewriteRows(_ first: Int, count: Int, events: UnsafeMutablePointer<Int>,
+                                               _ compute: (UnsafeMutablePointer<Float>) -> Void) {
+        let w = info.width
+        if sharesIncrements {
+            let fresh = increment.pointer + first * w
+            compute(fresh)
+            for i in 0..<count { events[i] = updateRow(first + i, from: fresh + i * w) }  // writes no increments
+            return
+        }
+        (increment.pointer + first * w).update(from: total.pointer + first * w, count: count * w)
+        compute(total.pointer + first * w)
+        for i in 0..<count { events[i] = finishRow(first + i) }
+    }
+
     /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch
     /// position `s` for which `changed(s)` holds (serially); the others keep their totals with zero increments.
     package func updateSamples(batch: Int, where changed: (Int) -> Bool, _ compute: (Int) -> Void) {
