@@ -41,8 +41,8 @@ private func bundledRuns(_ graph: SpikingGraph, reference: ReferenceNetwork, bur
     // Single spikes where the packed kernel runs: also with the linear layers on OpenBLAS, measured in turn.
     let openBLAS = burst == 1 && PackedLinear.available
         ? try SpikingExecutor(graph: graph, batchCapacity: batch, packedWeights: false) : nil
-    let untilQuiet = alternatingMedianSeconds(seconds: seconds, [executor, openBLAS].compactMap { e in
-        e.map { e in { for x in batches { _ = try? e.run(x, timesteps: 256) } } }
+    let untilQuiet = alternatingMedianSeconds(seconds: seconds, [executor, openBLAS].compactMap { $0 }.map { e in
+        { for x in batches { _ = try? e.run(x, timesteps: 256) } }
     }).map { $0 / Double(n) }
     let quiet = untilQuiet[0]
     let capped = medianSeconds(seconds: seconds) { for x in batches { _ = try? executor.run(x, timesteps: 32) } }
@@ -90,8 +90,8 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     // Where the packed kernel runs, the same step with the linear layers on OpenBLAS, measured in turn with it.
     let openBLAS = PackedLinear.available
         ? try SpikingExecutor(graph: c.graph, batchCapacity: batch, packedWeights: false) : nil
-    let times = alternatingMedianSeconds(seconds: seconds, runs: 2, [executor, openBLAS].compactMap { e in
-        e.map { e in { _ = try? e.run(x, timesteps: steps) } }
+    let times = alternatingMedianSeconds(seconds: seconds, runs: 2, [executor, openBLAS].compactMap { $0 }.map { e in
+        { _ = try? e.run(x, timesteps: steps) }
     }).map { $0 / Double(steps) }
     let snnTime = times[0]
     print(String(format: "tiny_step batch %d steps %d ms_per_step %.1f ann_ms_per_forward %.1f step_per_ann %.2f",

@@ -24,11 +24,17 @@ package final class PackedLinear: @unchecked Sendable {
     package func packed(_ weight: UnsafePointer<Float>, outFeatures n: Int, inFeatures k: Int) -> UnsafePointer<Float> {
         lock.withLock {
             if let buffer = copies[weight] { return UnsafePointer(buffer.pointer) }
-            let buffer = FloatBuffer(count: spk_packed_floats(n, k))
-            spk_pack_weights(weight, n, k, buffer.pointer)
+            let buffer = Self.pack(weight, outFeatures: n, inFeatures: k)
             copies[weight] = buffer
             return UnsafePointer(buffer.pointer)
         }
+    }
+
+    /// A packed copy of `weight` (`[outFeatures, inFeatures]`) in the kernel's panels (`spk_pack_weights`).
+    package static func pack(_ weight: UnsafePointer<Float>, outFeatures n: Int, inFeatures k: Int) -> FloatBuffer {
+        let buffer = FloatBuffer(count: spk_packed_floats(n, k))
+        spk_pack_weights(weight, n, k, buffer.pointer)
+        return buffer
     }
 
     /// Floats held in packed copies.

@@ -192,15 +192,9 @@ package final class ValueSlot: @unchecked Sendable {
     /// shared, it writes into the row's part of the shared buffer, which then replaces the total where it differs,
     /// so the old total is neither copied nor the differences stored.
     @inline(__always) package func rewriteRow(_ r: Int, _ compute: (UnsafeMutablePointer<Float>) -> Void) -> Int {
-        let w = info.width
-        if sharesIncrements {
-            let fresh = increment.pointer + r * w
-            compute(fresh)
-            return updateRow(r, from: fresh)  // writes no increments
-        }
-        beginRow(r)
-        compute(total.pointer + r * w)
-        return finishRow(r)
+        var events = 0
+        rewriteRows(r, count: 1, events: &events, compute)
+        return events
     }
 
     /// ``rewriteRow(_:_:)`` for the consecutive rows `first..<first + count` at once: `compute` writes their new
@@ -216,7 +210,7 @@ package final class ValueSlot: @unchecked Sendable {
             for i in 0..<count { events[i] = updateRow(first + i, from: fresh + i * w) }  // writes no increments
             return
         }
-        (increment.pointer + first * w).update(from: total.pointer + first * w, count: count * w)
+        for i in 0..<count { beginRow(first + i) }
         compute(total.pointer + first * w)
         for i in 0..<count { events[i] = finishRow(first + i) }
     }

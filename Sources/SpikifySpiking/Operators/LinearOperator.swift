@@ -220,9 +220,9 @@ package struct LinearWeights {
         self.packed = packed
         if packed {
             precondition(PackedLinear.available, "packed weights need AVX-512F")
-            let buffer = FloatBuffer(count: spk_packed_floats(n, k))
-            weight.scalars.withUnsafeBufferPointer { spk_pack_weights($0.baseAddress!, n, k, buffer.pointer) }
-            self.weight = buffer
+            self.weight = weight.scalars.withUnsafeBufferPointer {
+                PackedLinear.pack($0.baseAddress!, outFeatures: n, inFeatures: k)
+            }
         } else {
             self.weight = FloatBuffer(weight.scalars)
         }
