@@ -449,12 +449,12 @@ class TorchSNN:
                     lo, hi, b = a["lower"], a["upper"], a.get("burst", 1)
                     c = counts[j]
                     cf = c.to(torch.float32)
-                    u = (xs[0] / theta + np.float32(0.5)) - cf  # the QANN's x/s + 0.5, then − S
-                    up = (u >= 1) & (c < hi)
-                    down = (u < 0) & (c > lo)
-                    kup = torch.minimum(torch.floor(torch.clamp(u, max=float(b))), hi - cf)
-                    kdown = torch.maximum(torch.floor(torch.clamp(u, min=-float(b))), lo - cf)
-                    k = torch.where(up, kup, torch.where(down, kdown, torch.zeros_like(u)))
+                    # The level it settles on, clamp(floor(x/s + 0.5)) on the QANN's float, and the spike
+                    # clamp(L − S, −B, B); a NaN input never fires (docs/latency.md).
+                    d = xs[0] / theta + np.float32(0.5)
+                    level = torch.clamp(torch.floor(d), float(lo), float(hi))
+                    k = torch.clamp(level - cf, -float(b), float(b))
+                    k = torch.where(torch.isnan(d), torch.zeros_like(k), k)
                     ki = k.to(torch.int32)
                     c = c + ki
                     counts[j] = c

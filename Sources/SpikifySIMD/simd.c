@@ -80,92 +80,118 @@ void spk_gelu(float *x, long count) {
     }
 }
 
-/// The ST-BIF+ rows of `spk_stbif_rows`, with the counts read from `count` or recovered from the totals
-/// (`fromTotals`: S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), and the increments
-/// written or not (`writeIncrements`). With single spikes (`single`: burst 1) two comparisons decide the spike
-/// (`STBIFNeuron.fire`) instead of the clamp and floor of `fireBranchless`, every spike has size 1, and a row's events
-/// equal its spikes, so only one sum is reduced per row.
-static inline __attribute__((always_inline))
-spk_fire_sums stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
-                         float theta, float lower, float upper, float burst, uint8_t *fired, int fromTotals,
-                         int writeIncrements, int single) {
+/// The level an ST-BIF+ neuron settles on for the input total x: `clamp(floor(x/θ + 0.5), lower, upper)`, computed
+/// as the layer's drive `x/θ + 0.5` always was, and `lower − 1` for a NaN drive (a neuron that never fires).
+/// Floor of the clamped drive (|d| ≤ 2²⁴) by adding and removing ±2²³ where it is not an integer already.
+static inline __attribute__((always_inline)) float stbif_level(float x, float theta, float lower, float upper) {
     const float magic = 8388608.0f;
-    const uint32_t magicBits = 0x4B000000u;
-    const float inverse = 1 / theta;  // recovering counts: a product instead of a second division
-    uint32_t spikes = 0, events = 0, largest = 0;
-    for (long r = 0; r < rows; r++) {
-        uint32_t rowSpikes = 0, rowEvents = 0;
-        for (long i = r * width; i < (r + 1) * width; i++) {
-            float c;
-            if (fromTotals) {
-                float q = total[i] * inverse;
-                float mq = __builtin_copysignf(magic, q);
-                c = (q + mq) - mq;  // nearest integer (|q| < 2²²)
-            } else {
-                c = count[i];
-            }
-            float u = (x[i] / theta + 0.5f) - c;
-            if (single) {
-                // Burst 1: STBIFNeuron.fire, +1 for u ≥ 1 below the upper bound, −1 for u < 0 above the lower bound,
-                // else +0 (a NaN membrane included); fireBranchless gives the same spikes for lower ≤ c ≤ upper.
-                const int up = (u >= 1.0f) & (c < upper), down = (u < 0.0f) & (c > lower);
-                const float spike = (float)up - (float)down, updated = c + spike;
-                if (!fromTotals) count[i] = updated;
-                total[i] = updated * theta;
-                if (writeIncrements) increment[i] = spike * theta;
-                rowSpikes += (uint32_t)(up | down);
-                continue;
-            }
-            // STBIFNeuron.fireBranchless
-            float above = u < -burst ? -burst : u;
-            float within = above > burst ? burst : above;
-            float v = within == within ? within : 0;
-            float m = __builtin_copysignf(magic, v);
-            float nearest = (v + m) - m;
-            float av = v < 0 ? -v : v;
-            float rounded = av < magic ? nearest : v;
-            float k = rounded > v ? rounded - 1 : rounded;
-            float low = lower - c, high = upper - c;
-            float bounded = k < low ? low : k;
-            float spike = bounded > high ? high : bounded;
-            float updated = c + spike;
-            if (!fromTotals) count[i] = updated;
-            total[i] = updated * theta;
-            if (writeIncrements) increment[i] = spike * theta;
-            uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits;
-            rowSpikes += size;
-            if (!single) {
-                rowEvents += ((size - 1) >> 31) ^ 1;
-                largest = size > largest ? size : largest;
-            }
-        }
-        if (single) {
-            rowEvents = rowSpikes;
-            largest = rowSpikes != 0 ? 1 : largest;
-        }
-        fired[r] = rowSpikes != 0;
-        spikes += rowSpikes;
-        events += rowEvents;
-    }
-    spk_fire_sums sums = { spikes, events, largest };
-    return sums;
+    float d = x / theta + 0.5f;
+    float low = d < lower ? lower : d;  // NaN stays NaN through both clamps
+    float within = low > upper ? upper : low;
+    float m = __builtin_copysignf(magic, within);
+    float nearest = (within + m) - m;
+    float magnitude = within < 0 ? -within : within;
+    float rounded = magnitude < magic ? nearest : within;
+    float floored = rounded > within ? rounded - 1 : rounded;
+    return within == within ? floored : lower - 1;
 }
 
+/// The ST-BIF+ rows of `spk_stbif_rows` for one level type (`LEVEL_T`: int8_t or int32_t), with the levels computed
+/// from the input totals `x` and stored (`readInput`) or read back, the counts read from `count` or recovered from
+/// the totals (`fromTotals`: S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), and the
+/// increments written or not (`writeIncrements`). The spike is `clamp(L − S, −B, B)`, 0 for the NaN level; with
+/// single spikes (`single`) two comparisons decide it, every spike has size 1, and a row's events equal its spikes, so
+/// only one sum is reduced per row.
+#define SPK_STBIF_ROWS(NAME, LEVEL_T) \
+static inline __attribute__((always_inline)) \
+spk_fire_sums NAME(const float *x, LEVEL_T *level, float *count, float *total, float *increment, long rows, \
+                   long width, float theta, float lower, float upper, float burst, uint8_t *fired, int readInput, \
+                   int fromTotals, int writeIncrements, int single) { \
+    const float magic = 8388608.0f; \
+    const uint32_t magicBits = 0x4B000000u; \
+    const float inverse = 1 / theta; \
+    uint32_t spikes = 0, events = 0, largest = 0; \
+    for (long r = 0; r < rows; r++) { \
+        uint32_t rowSpikes = 0, rowEvents = 0; \
+        for (long i = r * width; i < (r + 1) * width; i++) { \
+            float l; \
+            if (readInput) { \
+                l = stbif_level(x[i], theta, lower, upper); \
+                level[i] = (LEVEL_T)l; \
+            } else { \
+                l = (float)level[i]; \
+            } \
+            float c; \
+            if (fromTotals) { \
+                float q = total[i] * inverse; \
+                float mq = __builtin_copysignf(magic, q); \
+                c = (q + mq) - mq; /* nearest integer (|q| < 2²²) */ \
+            } else { \
+                c = count[i]; \
+            } \
+            float spike; \
+            if (single) { \
+                /* L ≤ upper, so L > S only below the upper bound; the NaN level lower − 1 never exceeds S. */ \
+                const int up = l > c, down = (l < c) & (l >= lower); \
+                spike = (float)up - (float)down; \
+                rowSpikes += (uint32_t)(up | down); \
+            } else { \
+                float k = l - c; \
+                float above = k < -burst ? -burst : k; \
+                float within = above > burst ? burst : above; \
+                spike = l >= lower ? within : 0; \
+                uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits; \
+                rowSpikes += size; \
+                rowEvents += ((size - 1) >> 31) ^ 1; \
+                largest = size > largest ? size : largest; \
+            } \
+            float updated = c + spike; \
+            if (!fromTotals) count[i] = updated; \
+            total[i] = updated * theta; \
+            if (writeIncrements) increment[i] = spike * theta; \
+        } \
+        if (single) { \
+            rowEvents = rowSpikes; \
+            largest = rowSpikes != 0 ? 1 : largest; \
+        } \
+        fired[r] = rowSpikes != 0; \
+        spikes += rowSpikes; \
+        events += rowEvents; \
+    } \
+    spk_fire_sums sums = { spikes, events, largest }; \
+    return sums; \
+}
+
+SPK_STBIF_ROWS(stbif_rows8, int8_t)
+SPK_STBIF_ROWS(stbif_rows32, int32_t)
+#undef SPK_STBIF_ROWS
+
 SPK_CLONES
-spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
-                             float theta, float lower, float upper, float burst, uint8_t *fired) {
+spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, float *count, float *total,
+                             float *increment, long rows, long width, float theta, float lower, float upper,
+                             float burst, uint8_t *fired) {
     // One specialisation per case, so that the hot loop has no run-time branches.
-#define SPK_STBIF(fromTotals, writeIncrements, single) \
-    return stbif_rows(x, count, total, increment, rows, width, theta, lower, upper, burst, fired, fromTotals, \
-                      writeIncrements, single)
-    if (burst == 1) {
-        if (count) { if (increment) SPK_STBIF(0, 1, 1); else SPK_STBIF(0, 0, 1); }
-        if (increment) SPK_STBIF(1, 1, 1);
-        SPK_STBIF(1, 0, 1);
+#define SPK_STBIF(KERNEL, LEVEL_T, readInput, fromTotals, writeIncrements, single) \
+    return KERNEL(x, (LEVEL_T *)levels, count, total, increment, rows, width, theta, lower, upper, burst, fired, \
+                  readInput, fromTotals, writeIncrements, single)
+#define SPK_STBIF_CASES(KERNEL, LEVEL_T, readInput) \
+    if (burst == 1) { \
+        if (count) { if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 1, 1); \
+                     else SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 0, 1); } \
+        if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 1, 1); \
+        SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 0, 1); \
+    } \
+    if (count) { if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 1, 0); \
+                 else SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 0, 0); } \
+    if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 1, 0); \
+    SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 0, 0);
+    if (levelBytes == 1) {
+        if (x) { SPK_STBIF_CASES(stbif_rows8, int8_t, 1) }
+        SPK_STBIF_CASES(stbif_rows8, int8_t, 0)
     }
-    if (count) { if (increment) SPK_STBIF(0, 1, 0); else SPK_STBIF(0, 0, 0); }
-    if (increment) SPK_STBIF(1, 1, 0);
-    SPK_STBIF(1, 0, 0);
+    if (x) { SPK_STBIF_CASES(stbif_rows32, int32_t, 1) }
+    SPK_STBIF_CASES(stbif_rows32, int32_t, 0)
+#undef SPK_STBIF_CASES
 #undef SPK_STBIF
 }
 

@@ -70,11 +70,16 @@ final class ExecutorLaneTests: XCTestCase {
         let c = try ConversionMethods.convert(qann, method: "spikezip", options: ConversionOptions(steps: .checkpoint))
         let one = try SpikingExecutor(graph: c.graph, batchCapacity: 5, lanes: 1)
         let split = try SpikingExecutor(graph: c.graph, batchCapacity: 5, lanes: 4)
+        // A value in the middle whose totals are kept, and one that keeps none (the input of a neuron layer).
+        let transient = SpikingExecutor.valuesWithTransientTotals(c.graph, specs: try c.graph.validatedSpecs())
+        let kept = c.graph.values.indices.filter { !transient[$0] }, passing = try XCTUnwrap(transient.firstIndex(of: true))
         for n in [1, 2, 5] {
             let x = data.batch(0..<n)
             _ = try one.run(x, timesteps: 1)
             _ = try split.run(x, timesteps: 1)
-            for v in [c.graph.output, c.graph.values.count / 2] {
+            XCTAssertNil(one.totals(of: passing, batch: n))
+            XCTAssertNil(split.totals(of: passing, batch: n))
+            for v in [c.graph.output, kept[kept.count / 2]] {
                 XCTAssertEqual(try XCTUnwrap(split.totals(of: v, batch: n)), try XCTUnwrap(one.totals(of: v, batch: n)),
                                "\(n) images, value \(v)")
             }

@@ -82,32 +82,6 @@ final class NeuronTests: XCTestCase {
         XCTAssertEqual(negative.count, -2)  // floor(−2.5 + 0.5)
     }
 
-    /// The layer's branch-free firing rule gives the scalar rule's spike for every membrane, count, bounds and
-    /// burst (integers, halves, values next to them, beyond ±B, infinities), and 0 for NaN.
-    func testBranchlessFiringEqualsTheFiringRule() {
-        var rng = SplitMix(state: 5)
-        let special: [Float] = [0, -0.0, 1, -1, 0.5, -0.5, 2, -2, 7.999999, -7.000001, 1e9, -1e9, .infinity,
-                                -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, (1 as Float).nextDown, (1 as Float).nextUp,
-                                (-1 as Float).nextDown, (-1 as Float).nextUp]
-        for _ in 0..<200_000 {
-            let levels = Int32.random(in: 2...32, using: &rng)
-            let signed = Bool.random(using: &rng)
-            let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
-            let count = Int32.random(in: lower...upper, using: &rng)
-            let burst = Int32.random(in: 1...(upper - lower + 1), using: &rng)
-            let u = Bool.random(using: &rng) ? special.randomElement(using: &rng)!
-                : Float.random(in: -40...40, using: &rng).rounded(Bool.random(using: &rng) ? .toNearestOrEven : .towardZero)
-                    + ([0, 0.5, 0.25, 1e-6, -1e-6] as [Float]).randomElement(using: &rng)!
-            XCTAssertEqual(STBIFNeuron.fireBranchless(u, count: Float(count), lower: Float(lower), upper: Float(upper),
-                                                      burst: Float(burst)),
-                           Float(STBIFNeuron.fire(u, count: count, lower: lower, upper: upper, burst: burst)),
-                           "u \(u) count \(count) bounds \(lower)…\(upper) B \(burst)")
-        }
-        XCTAssertEqual(STBIFNeuron.fireBranchless(.nan, count: 0, lower: -8, upper: 7, burst: 1), 0)
-        XCTAssertEqual(STBIFNeuron.fireBranchless(9e6, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), 9e6)
-        XCTAssertEqual(STBIFNeuron.fireBranchless(-5e6 - 0.5, count: 0, lower: -16_777_216, upper: 16_777_216, burst: 16_777_216), -5e6 - 1)
-    }
-
     /// Counts recovered from totals as `round(fl(S·θ)·fl(1/θ))` are exact wherever ``STBIFLayer/countsFromTotals``
     /// allows them: thresholds over the whole normal range, counts up to ±(2²¹ − 1). A neuron whose input equals its
     /// output total does not fire, so its total stays `S·θ` exactly when the count it recovered is S.
@@ -126,17 +100,64 @@ final class NeuronTests: XCTestCase {
             }
             let totals = counts.map { $0 * theta }
             var recovered = totals, fired = [UInt8](repeating: 7, count: 1)
-            let sums = spk_stbif_rows(totals, nil, &recovered, nil, 1, counts.count, theta, -Float(largest),
+            var levels = [Int32](repeating: 0, count: counts.count)
+            let sums = spk_stbif_rows(totals, &levels, 4, nil, &recovered, nil, 1, counts.count, theta, -Float(largest),
                                       Float(largest), 1, &fired)
+            XCTAssertEqual(levels.map(Float.init), counts, "θ \(theta)")  // the input S·θ settles on S
             XCTAssertEqual(recovered.map(\.bitPattern), totals.map(\.bitPattern), "θ \(theta)")
             XCTAssertEqual(sums.events, 0, "θ \(theta)")
         }
     }
 
-    /// The layer's kernel (C, vectorised clones: SpikifySIMD) fires every neuron as the Swift rule does, from the
-    /// drive `x/θ + 0.5`, flags the rows that spiked, and sums spikes, events and the largest spike alike, with the
-    /// counts in a buffer and recovered from the totals; blocks of 1–3 rows of odd widths (vector remainders),
-    /// random θ, bounds, bursts, counts and inputs near the firing boundaries.
+    /// The level rule the layer keeps (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)`` on
+    /// ``STBIFNeuron/settleLevel(drive:lower:upper:)``) gives the membrane rule's spike for single spikes on every
+    /// input, and for burst spikes wherever `d − S` is exact; the two settle on the same count from any count, NaN
+    /// drives never fire.
+    func testLevelRuleEqualsTheMembraneRule() {
+        var rng = SplitMix(state: 71)
+        var inexact = 0
+        for _ in 0..<200_000 {
+            let levels = Int32.random(in: 2...64, using: &rng)
+            let signed = Bool.random(using: &rng)
+            let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
+            let count = Int32.random(in: lower...upper, using: &rng)
+            let burst = Bool.random(using: &rng) ? 1 : Int32.random(in: 1...(upper - lower + 1), using: &rng)
+            let theta = Float.random(in: 0.001...2, using: &rng)
+            let k = Float(Int32.random(in: (lower - 3)...(upper + 3), using: &rng)) * theta
+            let x = [k, k.nextUp, k.nextDown, k + theta / 2, (k + theta / 2).nextDown, (k - theta / 2).nextUp, k * 40,
+                     Float.random(in: -1...1, using: &rng) * 1e-7, .infinity, -.infinity, .nan].randomElement(using: &rng)!
+            let d = x / theta + 0.5
+            let level = STBIFNeuron.settleLevel(drive: d, lower: lower, upper: upper)
+            let byLevel = STBIFNeuron.fireAtLevel(level, count: count, lower: lower, burst: burst)
+            let u = d - Float(count)
+            let byMembrane = STBIFNeuron.fire(u, count: count, lower: lower, upper: upper, burst: burst)
+            let exact = !d.isFinite || Double(d) - Double(count) == Double(u)
+            if burst == 1 || exact {
+                XCTAssertEqual(byLevel, byMembrane, "x \(x) θ \(theta) S \(count) bounds \(lower)…\(upper) B \(burst)")
+            } else {
+                inexact += 1
+            }
+            // Both rules settle on the level (a NaN drive: wherever the count is).
+            var a = count, b = count
+            for _ in 0..<200 {
+                a += STBIFNeuron.fireAtLevel(level, count: a, lower: lower, burst: burst)
+                b += STBIFNeuron.fire(d - Float(b), count: b, lower: lower, upper: upper, burst: burst)
+            }
+            XCTAssertEqual(a, d.isNaN ? count : level)
+            XCTAssertEqual(b, a, "x \(x) θ \(theta) S \(count) B \(burst)")
+        }
+        XCTAssertLessThan(inexact, 20_000)  // (burst spikes on large or far inputs) most cases compared spike by spike
+        XCTAssertEqual(STBIFNeuron.settleLevel(drive: .nan, lower: -8, upper: 7), -9)
+        XCTAssertEqual(STBIFNeuron.settleLevel(drive: -0.0, lower: -8, upper: 7), 0)
+        XCTAssertEqual(STBIFNeuron.settleLevel(drive: 9e30, lower: 0, upper: 15), 15)
+        XCTAssertEqual(STBIFNeuron.settleLevel(drive: (3 as Float).nextDown, lower: 0, upper: 15), 2)
+    }
+
+    /// The layer's kernel (C, vectorised clones: SpikifySIMD) computes every neuron's level from its input as the
+    /// Swift rule does and stores it (int8 or int32), or reads it back where the input did not change, fires as
+    /// ``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, flags the rows that spiked, and sums spikes, events and the
+    /// largest spike alike, with the counts in a buffer and recovered from the totals; blocks of 1–3 rows of odd
+    /// widths (vector remainders), random θ, bounds, bursts, counts and inputs near the firing boundaries.
     func testRowKernelEqualsTheNeuronRuleNeuronByNeuron() {
         // Where counts cannot be recovered from totals, layers keep them: subnormal or overflowing θ, huge bounds.
         XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: Float.leastNormalMagnitude / 2, lower: 0, upper: 15))
@@ -148,12 +169,13 @@ final class NeuronTests: XCTestCase {
         for iteration in 0..<400 {
             let rows = Int.random(in: 1...3, using: &rng), width = Int.random(in: 1...77, using: &rng)
             let n = rows * width
-            let levels = Int32.random(in: 2...64, using: &rng)
+            let levels = Int32.random(in: 2...(iteration % 4 == 3 ? 4000 : 64), using: &rng)
             let signed = Bool.random(using: &rng)
             let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
             // Every other block with single spikes (the default, which the kernel specialises).
-            let burst = iteration % 2 == 0 ? 1 : Float(Int32.random(in: 1...(upper - lower + 1), using: &rng))
+            let burst = iteration % 2 == 0 ? 1 : Int32.random(in: 1...(upper - lower + 1), using: &rng)
             let theta = Float.random(in: 0.001...2, using: &rng)
+            let levelBytes = lower - 1 >= -128 && upper <= 127 && iteration % 3 != 0 ? 1 : 4
             var counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
             let quiet = Int.random(in: 0..<rows, using: &rng)  // one row held at its count (a silent row)
             let x = (0..<n).map { i -> Float in
@@ -164,57 +186,66 @@ final class NeuronTests: XCTestCase {
             }
             var expectedCounts = counts, expectedTotals = [Float](repeating: 0, count: n)
             var expectedIncrements = expectedTotals, expectedFired = [UInt8](repeating: 0, count: rows)
+            var expectedLevels = [Int32](repeating: 0, count: n)
             var spikes: UInt32 = 0, events: UInt32 = 0, largest: UInt32 = 0
             for i in 0..<n {
-                let c = expectedCounts[i]
-                let k = STBIFNeuron.fireBranchless(x[i] / theta + 0.5 - c, count: c, lower: Float(lower),
-                                                   upper: Float(upper), burst: burst)
-                expectedCounts[i] = c + k
-                expectedTotals[i] = (c + k) * theta
-                expectedIncrements[i] = k * theta
+                let c = Int32(expectedCounts[i])
+                expectedLevels[i] = STBIFNeuron.settleLevel(drive: x[i] / theta + 0.5, lower: lower, upper: upper)
+                let k = STBIFNeuron.fireAtLevel(expectedLevels[i], count: c, lower: lower, burst: burst)
+                expectedCounts[i] = Float(c + k)
+                expectedTotals[i] = Float(c + k) * theta
+                expectedIncrements[i] = Float(k) * theta
                 spikes += UInt32(abs(k))
                 events += k != 0 ? 1 : 0
                 largest = max(largest, UInt32(abs(k)))
                 if k != 0 { expectedFired[i / width] = 1 }
             }
-            // Counts kept in a buffer, and counts recovered from the totals S·θ (the layer's usual case).
-            let startTotals = counts.map { $0 * theta }, startCounts = counts
-            var totals = [Float](repeating: 0, count: n), increments = totals
-            var fired = [UInt8](repeating: 7, count: rows)
-            let sums = spk_stbif_rows(x, &counts, &totals, &increments, rows, width, theta, Float(lower), Float(upper),
-                                      burst, &fired)
-            XCTAssertEqual(counts.map(\.bitPattern), expectedCounts.map(\.bitPattern))
-            XCTAssertEqual(totals.map(\.bitPattern), expectedTotals.map(\.bitPattern))
-            XCTAssertEqual(increments.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
-            XCTAssertEqual(fired, expectedFired)
+            /// One kernel call from the start state: levels from `x` (or read back from `startLevels`),
+            /// counts in a buffer or recovered, increments written or not.
+            func step(readInput: Bool, startLevels: [Int32], keepCounts: Bool, increments: Bool)
+                -> (levels: [Int32], counts: [Float], totals: [Float], increments: [Float], fired: [UInt8],
+                    sums: spk_fire_sums)
+            {
+                var narrow = startLevels.map { Int8(truncatingIfNeeded: $0) }, wide = startLevels
+                var kept = counts, totals = counts.map { $0 * theta }, dy = [Float](repeating: 0, count: n)
+                var fired = [UInt8](repeating: 7, count: rows)
+                let sums = x.withUnsafeBufferPointer { xb in narrow.withUnsafeMutableBytes { nb in
+                    wide.withUnsafeMutableBytes { wb in
+                        kept.withUnsafeMutableBufferPointer { kb in
+                            dy.withUnsafeMutableBufferPointer { db in
+                                spk_stbif_rows(readInput ? xb.baseAddress : nil, levelBytes == 1 ? nb.baseAddress : wb.baseAddress, levelBytes,
+                                               keepCounts ? kb.baseAddress : nil, &totals,
+                                               increments ? db.baseAddress : nil, rows, width, theta, Float(lower),
+                                               Float(upper), Float(burst), &fired)
+                            }
+                        }
+                    }
+                } }
+                let levels = levelBytes == 1 ? narrow.map { Int32($0) } : wide
+                return (levels, keepCounts ? kept : counts, totals, dy, fired, sums)
+            }
+            let zeros = [Int32](repeating: 0, count: n)
+            for keepCounts in [true, false] {
+                for increments in [true, false] {
+                    let fresh = step(readInput: true, startLevels: zeros, keepCounts: keepCounts, increments: increments)
+                    let again = step(readInput: false, startLevels: expectedLevels, keepCounts: keepCounts, increments: increments)
+                    for r in [fresh, again] {
+                        let what = "iteration \(iteration), counts kept \(keepCounts), increments \(increments)"
+                        XCTAssertEqual(r.levels, expectedLevels, what)
+                        if keepCounts { XCTAssertEqual(r.counts.map(\.bitPattern), expectedCounts.map(\.bitPattern), what) }
+                        XCTAssertEqual(r.totals.map(\.bitPattern), expectedTotals.map(\.bitPattern), what)
+                        XCTAssertEqual(r.increments.map(\.bitPattern),
+                                       (increments ? expectedIncrements : [Float](repeating: 0, count: n))
+                                           .map(\.bitPattern), what)
+                        XCTAssertEqual(r.fired, expectedFired, what)
+                        XCTAssertEqual([r.sums.spikes, r.sums.events, r.sums.largest], [spikes, events, largest], what)
+                    }
+                }
+            }
             XCTAssertEqual(expectedFired[quiet], 0)
-            XCTAssertEqual([sums.spikes, sums.events, sums.largest], [spikes, events, largest])
             XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: theta, lower: Int(lower), upper: Int(upper)))
-            var recovered = startTotals, recoveredIncrements = [Float](repeating: 0, count: n)
-            fired = [UInt8](repeating: 7, count: rows)
-            let again = spk_stbif_rows(x, nil, &recovered, &recoveredIncrements, rows, width, theta, Float(lower),
-                                       Float(upper), burst, &fired)
-            XCTAssertEqual(recovered.map(\.bitPattern), expectedTotals.map(\.bitPattern))
-            XCTAssertEqual(recoveredIncrements.map(\.bitPattern), expectedIncrements.map(\.bitPattern))
-            XCTAssertEqual(fired, expectedFired)
-            XCTAssertEqual([again.spikes, again.events, again.largest], [spikes, events, largest])
             // Events are the non-zero increments (what a linear layer fed by the layer counts as its input events).
             XCTAssertEqual(Int(events), expectedIncrements.filter { $0 != 0 }.count)
-            // Without increments (nobody reads them): the same totals, counts, flags and sums.
-            var bare = startTotals, bareCounts = startCounts
-            fired = [UInt8](repeating: 7, count: rows)
-            let withCounts = spk_stbif_rows(x, &bareCounts, &bare, nil, rows, width, theta, Float(lower),
-                                            Float(upper), burst, &fired)
-            XCTAssertEqual(bare.map(\.bitPattern), expectedTotals.map(\.bitPattern))
-            XCTAssertEqual(bareCounts.map(\.bitPattern), expectedCounts.map(\.bitPattern))
-            XCTAssertEqual(fired, expectedFired)
-            XCTAssertEqual([withCounts.spikes, withCounts.events, withCounts.largest], [spikes, events, largest])
-            bare = startTotals
-            let recoveredBare = spk_stbif_rows(x, nil, &bare, nil, rows, width, theta, Float(lower), Float(upper),
-                                               burst, &fired)
-            XCTAssertEqual(bare.map(\.bitPattern), expectedTotals.map(\.bitPattern))
-            XCTAssertEqual([recoveredBare.spikes, recoveredBare.events, recoveredBare.largest],
-                           [spikes, events, largest])
         }
     }
 }

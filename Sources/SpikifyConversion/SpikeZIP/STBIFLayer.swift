@@ -9,14 +9,17 @@ import SpikifySpiking
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the
 /// incremental `u += x_t/θ; u −= k`), so that once the input settles the count is exactly
 /// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
-/// No state beyond the output total: the drive `X̂/θ + 0.5` is recomputed from the input total at every visit (a
-/// division costs less than storing and reloading it, and the same Float comes out every time), and the count S is
-/// recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
+/// The layer keeps, per neuron, only that settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)`, in one byte where
+/// the bounds allow (``STBIFNeuron/settleLevel(drive:lower:upper:)``): it is recomputed from the input total in the
+/// rows whose input changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``,
+/// the membrane rule's spikes and settled count). So the layer reads its input only in changed rows, right after
+/// their producer wrote them, and the executor need not keep that input's totals between steps
+/// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is recovered from the output
+/// total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
 /// ``countsFromTotals(threshold:lower:upper:)``); other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
-/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes
-/// ``STBIFNeuron/fireBranchless(_:count:lower:upper:burst:)`` on the drive exactly (`NeuronTests` compares them
-/// neuron by neuron).
+/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes the level and spike rules exactly
+/// (`NeuronTests` compares them neuron by neuron).
 final class STBIFLayer: SpikeEmitter {
     let site: String
     let input: ValueSlot, output: ValueSlot
@@ -27,6 +30,9 @@ final class STBIFLayer: SpikeEmitter {
     /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type); nil when they are
     /// recovered from the output totals.
     let count: FloatBuffer?
+    /// Settle levels, one per neuron: int8 when the bounds and the NaN level `lower − 1` fit in it, else int32.
+    private let narrowLevels: ScalarBuffer<Int8>?, wideLevels: ScalarBuffer<Int32>?
+    private let levels: UnsafeMutableRawPointer, levelBytes: Int  // (passed to the kernel untyped)
     let stepSpikes: ScalarBuffer<Int>
     let stepEvents: ScalarBuffer<Int>
     /// Per batch position: the largest |k| at the last step.
@@ -45,6 +51,16 @@ final class STBIFLayer: SpikeEmitter {
         self.burst = Int32(burst)
         count = Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) ? nil
             : FloatBuffer(count: batch * input.info.perSample)
+        let neurons = batch * input.info.perSample
+        if lower - 1 >= Int(Int8.min) && upper <= Int(Int8.max) {
+            narrowLevels = ScalarBuffer<Int8>(count: neurons)
+            wideLevels = nil
+            (levels, levelBytes) = (UnsafeMutableRawPointer(narrowLevels!.pointer), 1)
+        } else {
+            narrowLevels = nil
+            wideLevels = ScalarBuffer<Int32>(count: neurons)
+            (levels, levelBytes) = (UnsafeMutableRawPointer(wideLevels!.pointer), 4)
+        }
         stepSpikes = ScalarBuffer<Int>(count: batch)
         stepEvents = ScalarBuffer<Int>(count: batch)
         sampleLargestSpike = ScalarBuffer<Int>(count: batch)
@@ -52,6 +68,9 @@ final class STBIFLayer: SpikeEmitter {
 
     func reset(batch: Int) {
         count?.zero()  // (recovered counts start at 0 with the output totals, which the executor zeroes)
+        // Level 0 is the level of a zero input total, which is where every input starts (lower ≤ 0 ≤ upper).
+        narrowLevels?.zero()
+        wideLevels?.zero()
         stepSpikes.zero()
         stepEvents.zero()
         sampleLargestSpike.zero()
@@ -60,6 +79,8 @@ final class STBIFLayer: SpikeEmitter {
 
     func moveSample(from: Int, to: Int) {
         count?.moveBlock(from: from, to: to, size: neuronsPerSample)
+        narrowLevels?.moveBlock(from: from, to: to, size: neuronsPerSample)
+        wideLevels?.moveBlock(from: from, to: to, size: neuronsPerSample)
         stepSpikes.moveBlock(from: from, to: to, size: 1)
         stepEvents.moveBlock(from: from, to: to, size: 1)
         sampleLargestSpike.moveBlock(from: from, to: to, size: 1)
@@ -67,6 +88,7 @@ final class STBIFLayer: SpikeEmitter {
 
     /// Only rows (tokens) whose input changed or that fired at the last step can fire: a row with an unchanged
     /// input and count that was silent stays silent, and its increments are already zero. Others cost nothing.
+    /// Rows whose input changed recompute their levels from it; rows that only fired read their levels back.
     func step(_ context: StepContext) {
         let batch = context.batch
         let rows = input.info.rows, w = input.info.width
@@ -76,19 +98,24 @@ final class STBIFLayer: SpikeEmitter {
         let s = count.map { SendablePointer($0.pointer) }, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
+        let levels = SendablePointer(levels.assumingMemoryBound(to: UInt8.self)), levelBytes = levelBytes
         let theta = threshold, lo = Float(lower), hi = Float(upper), b = Float(burst), input = input
         precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
         Parallel.forChunks(batch) { samples in
             for sample in samples {
                 var emitted = 0, firedNeurons = 0, widest = 0
-                // Runs of consecutive rows to visit, one kernel call per run.
+                // Runs of consecutive rows alike (input changed, or only fired), one kernel call per run.
                 let end = (sample + 1) * rows
                 var r = sample * rows
                 while r < end {
-                    guard input.rowChanged(r) || fired.base[r] != 0 else { r += 1; continue }
+                    let changed = input.rowChanged(r)
+                    guard changed || fired.base[r] != 0 else { r += 1; continue }
                     var last = r + 1
-                    while last < end && (input.rowChanged(last) || fired.base[last] != 0) { last += 1 }
-                    let sums = spk_stbif_rows(x.base + r * w, s.map { $0.base + r * w }, y.base + r * w,
+                    while last < end && input.rowChanged(last) == changed && (changed || fired.base[last] != 0) {
+                        last += 1
+                    }
+                    let sums = spk_stbif_rows(changed ? x.base + r * w : nil, UnsafeMutableRawPointer(levels.base + r * w * levelBytes),
+                                              levelBytes, s.map { $0.base + r * w }, y.base + r * w,
                                               dy.map { $0.base + r * w }, last - r, w, theta, lo, hi, b,
                                               fired.base + r)
                     emitted &+= Int(sums.spikes)

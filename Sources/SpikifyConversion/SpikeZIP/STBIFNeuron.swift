@@ -39,8 +39,9 @@ public struct STBIFNeuron: Sendable, Equatable {
         return spike
     }
 
-    /// The firing rule shared by the scalar neuron and the layer operator: with the membrane `u` in units of θ,
-    /// `k = clamp(floor(u), −B, B)` bounded so that `S + k` stays within `[lower, upper]`, and k = 0 for `0 ≤ u < 1`.
+    /// The scalar neuron's firing rule: with the membrane `u` in units of θ, `k = clamp(floor(u), −B, B)` bounded so
+    /// that `S + k` stays within `[lower, upper]`, and k = 0 for `0 ≤ u < 1`. (The layer fires by the level rule,
+    /// ``fireAtLevel(_:count:lower:burst:)``, the same spikes for B = 1.)
     ///
     /// A spike never overshoots: for `u ≥ 1`, `1 ≤ k ≤ floor(u)` leaves `u − k ≥ 0`; for `u < 0`,
     /// `floor(u) ≤ k ≤ −1` leaves `u − k < 1`. So the count moves monotonically to the same fixed point as the
@@ -63,25 +64,23 @@ public struct STBIFNeuron: Sendable, Equatable {
         return 0
     }
 
-    /// ``fire(_:count:lower:upper:burst:)`` without branches and in Float (counts are integers below 2²⁴, exact in
-    /// Float), the rule the layer's C kernel `spk_stbif_rows` computes: the spike is
-    /// `clamp(floor(clamp(u, −B, B)), lower − S, upper − S)`, the same number for every u (for u ≥ 1 the upper clamp
-    /// is the count bound, for u < 0 the lower one, and 0 ≤ u < 1 gives 0 within any bounds), and 0 for a NaN
-    /// membrane. `NeuronTests` checks it against ``fire(_:count:lower:upper:burst:)``, and the kernel against it.
-    @inline(__always)
-    static func fireBranchless(_ u: Float, count: Float, lower: Float, upper: Float, burst: Float) -> Float {
-        let above = u < -burst ? -burst : u
-        let within = above > burst ? burst : above
-        let x = within == within ? within : 0  // NaN → 0
-        // Round to an integer by adding and removing ±2²³ (exact below 2²³ in magnitude, where larger floats are
-        // integers already), then floor.
-        let magic: Float = 8_388_608
-        let m = Float(signOf: x, magnitudeOf: magic)
-        let nearest = (x + m) - m
-        let rounded = x.magnitude < magic ? nearest : x
-        let k = rounded > x ? rounded - 1 : rounded
-        let low = lower - count, high = upper - count
-        let bounded = k < low ? low : k
-        return bounded > high ? high : bounded
+    /// The count a neuron settles on for the drive `d = X̂/θ + 0.5` of its accumulated input X̂:
+    /// `L = clamp(floor(d), lower, upper)`, and `lower − 1` for a NaN drive (a level at which it never fires). The
+    /// layer keeps this level instead of its input total (docs/performance.md, "Memory").
+    static func settleLevel(drive d: Float, lower: Int32, upper: Int32) -> Int32 {
+        guard !d.isNaN else { return lower &- 1 }
+        return Int32(Swift.min(Swift.max(d, Float(lower)), Float(upper)).rounded(.down))
+    }
+
+    /// The spike of a neuron at count S whose input settles on level L (``settleLevel(drive:lower:upper:)``):
+    /// `clamp(L − S, −B, B)`, 0 at the NaN level. It steps straight to L, B spikes at most per step. With single
+    /// spikes (B = 1) this is ``fire(_:count:lower:upper:burst:)`` on the membrane `fl(d − S)` for every finite
+    /// drive d: `fl(d − S) ≥ 1` exactly when `d ≥ S + 1` (no float lies within 2⁻²⁵ below an integer S + 1 when d is
+    /// `fl(x/θ + 0.5)`), and `fl(d − S) < 0` exactly when `d < S`; so `u ≥ 1 ∧ S < upper` is `L > S` and
+    /// `u < 0 ∧ S > lower` is `L < S`. With B > 1 it agrees with the membrane rule wherever `d − S` is exact, and
+    /// both settle on L (`NeuronTests`).
+    static func fireAtLevel(_ level: Int32, count: Int32, lower: Int32, burst: Int32 = 1) -> Int32 {
+        guard level >= lower else { return 0 }
+        return Swift.min(Swift.max(level &- count, -burst), burst)
     }
 }

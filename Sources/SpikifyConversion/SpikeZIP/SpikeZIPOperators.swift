@@ -28,6 +28,10 @@ enum STBIFSpec: TotalOperatorSpec {
     static let kind = "spikezip.stbif"
     /// Its neurons count their events (a linear layer it feeds takes the count instead of reading increments).
     static var countsOutputEvents: Bool { true }
+    /// It reads its input only where it changed (it keeps the settle levels, ``STBIFLayer``), and it recovers its
+    /// counts from its output totals.
+    static var readsChangedInputRowsOnly: Bool { true }
+    static var writesOutputTotalsAfresh: Bool { false }
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -50,6 +54,7 @@ enum STBIFSpec: TotalOperatorSpec {
 enum LayerNormDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.layer_norm"
     static var countsOutputEvents: Bool { true }
+    static var readsChangedInputRowsOnly: Bool { true }  // (RowDifferentialOperator)
     struct Parameters { let gamma: Tensor, beta: Tensor, eps: Float }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -69,6 +74,7 @@ enum LayerNormDiffSpec: TotalOperatorSpec {
 enum SoftmaxDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.softmax"
     static var countsOutputEvents: Bool { true }
+    static var readsChangedInputRowsOnly: Bool { true }  // (RowDifferentialOperator)
     static func parameters(_ n: NodeContext) throws { try sameShape(n) }
     static func instantiate(_ p: Void, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         SoftmaxDiffOperator(input: r.slot(n.node.inputs[0]), output: r.slot(n.node.outputs[0]))
@@ -79,6 +85,7 @@ enum SoftmaxDiffSpec: TotalOperatorSpec {
 enum ActivationDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.activation"
     static var countsOutputEvents: Bool { true }
+    static var readsChangedInputRowsOnly: Bool { true }  // (RowDifferentialOperator)
     static func parameters(_ n: NodeContext) throws -> Activation {
         try sameShape(n)
         let name = try n.string("activation")

@@ -26,17 +26,22 @@ typedef struct {
     uint32_t largest;  ///< max |k|
 } spk_fire_sums;
 
-/// One step of `rows` consecutive rows of `width` ST-BIF+ neurons in the closed form
-/// (`STBIFNeuron.fireBranchless` with drive `x/θ + 0.5`; for `burst` 1 `STBIFNeuron.fire`, the same spikes for
-/// counts within their bounds): updates `count`, writes `total = count·θ` and `increment = k·θ`, and `fired[r]` = 1
-/// when a neuron of row r spiked. `burst` < 2²².
+/// One step of `rows` consecutive rows of `width` ST-BIF+ neurons from their settle levels
+/// `L = clamp(floor(x/θ + 0.5), lower, upper)` (`lower − 1` for a NaN drive): the spike is `clamp(L − S, −B, B)`,
+/// 0 at the NaN level (`STBIFNeuron.fireAtLevel`; for finite drives the spikes of `STBIFNeuron.fire` on the membrane
+/// `x/θ + 0.5 − S` with single spikes, and its settled count for every B). Updates the counts, writes
+/// `total = S·θ` and `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
 ///
+/// `levels` holds one level per neuron, `levelBytes` 1 (int8: bounds within −127…127) or 4 (int32). With `x` the
+/// input totals of these rows the levels are computed from them and stored; with `x` NULL (the input did not
+/// change) they are read.
 /// With `increment` NULL the increments are not written (nobody reads them).
 /// With `count` NULL the counts are recovered from the totals as `S = round(total·(1/θ))`: exact when θ and 1/θ are
 /// normal floats, |S| < 2²¹ and S·θ is finite (then `total·(1/θ)` is within |S|·(3·2⁻²⁴ + 2⁻⁴⁶) < 0.4 of S), which
 /// the caller checks.
-spk_fire_sums spk_stbif_rows(const float *x, float *count, float *total, float *increment, long rows, long width,
-                             float theta, float lower, float upper, float burst, uint8_t *fired);
+spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, float *count, float *total,
+                             float *increment, long rows, long width, float theta, float lower, float upper,
+                             float burst, uint8_t *fired);
 
 /// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns
 /// how many differences are non-zero (`ValueSlot.finishRow`).

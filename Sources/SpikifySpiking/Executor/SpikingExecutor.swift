@@ -29,17 +29,32 @@ public final class SpikingExecutor {
     package var sharedIncrementValues: Int {
         lanes.first?.sharedIncrementValues ?? slots.filter(\.sharesIncrements).count
     }
-    /// Bytes of the values' state at this batch capacity: totals, increments kept by their values, and the one
-    /// shared increment buffer (``ValueSlot/sharesIncrements``); operators' own state (counts, scratch) not included.
-    public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int) {
+    /// How many values keep no totals between steps (``ValueSlot/totalIsTransient``).
+    package var transientValues: Int {
+        lanes.first?.transientValues ?? slots.filter(\.totalIsTransient).count
+    }
+    /// Bytes of the values' state at this batch capacity: totals kept between steps, increments kept by their
+    /// values, the one shared increment buffer (``ValueSlot/sharesIncrements``) and the two scratch buffers of the
+    /// transient totals (``ValueSlot/totalIsTransient``); operators' own state (levels, counts, scratch) not included.
+    public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int, transientTotals: Int) {
         if !lanes.isEmpty {
-            return lanes.map(\.valueStateBytes).reduce((0, 0, 0)) { ($0.0 + $1.0, $0.1 + $1.1, $0.2 + $1.2) }
+            var sum = (totals: 0, keptIncrements: 0, sharedIncrements: 0, transientTotals: 0)
+            for lane in lanes {
+                let bytes = lane.valueStateBytes
+                sum.totals += bytes.totals
+                sum.keptIncrements += bytes.keptIncrements
+                sum.sharedIncrements += bytes.sharedIncrements
+                sum.transientTotals += bytes.transientTotals
+            }
+            return sum
         }
         let float = MemoryLayout<Float>.size
-        let totals = slots.reduce(0) { $0 + $1.total.count * float }
+        let totals = slots.filter { !$0.totalIsTransient }.reduce(0) { $0 + $1.total.count * float }
         let kept = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
         let shared = slots.first(where: \.sharesIncrements).map { $0.increment.count * float } ?? 0
-        return (totals, kept, shared)
+        var transient = [ObjectIdentifier: Int]()  // the two buffers, each once
+        for slot in slots where slot.totalIsTransient { transient[ObjectIdentifier(slot.total)] = slot.total.count * float }
+        return (totals, kept, shared, transient.values.reduce(0, +))
     }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
@@ -106,9 +121,21 @@ public final class SpikingExecutor {
         let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
         let counted = Self.valuesCountingEvents(graph, specs: specs)
+        // Transient totals alternate between two scratch buffers in the order they are produced: a value's reader
+        // steps right after its producer, so only the next transient value could overwrite it before it is read,
+        // and that one gets the other buffer.
+        let transient = Self.valuesWithTransientTotals(graph, specs: specs)
+        let transientSize = graph.values.indices.filter { transient[$0] }.map { graph.values[$0].perSample }.max() ?? 0
+        let transientTotals = transientSize > 0 ? (0..<2).map { _ in FloatBuffer(count: transientSize * batchCapacity) } : []
+        var transientBuffer = [Int: FloatBuffer]()
+        var order = graph.nodes.flatMap(\.outputs).filter { transient[$0] }.makeIterator(), next = 0
+        while let v = order.next() {
+            transientBuffer[v] = transientTotals[next]
+            next = 1 - next
+        }
         let slots = graph.values.indices.map { v in
             ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
-                      countsEvents: counted[v])
+                      transientTotal: transientBuffer[v], countsEvents: counted[v])
         }
         self.slots = slots
         let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants,
@@ -143,6 +170,25 @@ public final class SpikingExecutor {
         return graph.values.indices.map { !read[$0] && !kept[$0] }
     }
 
+    /// Values whose totals need not be kept between steps (``ValueSlot/totalIsTransient``): their increments are not
+    /// kept, their producer writes its output totals afresh (``OperatorSpec/writesOutputTotalsAfresh``), and their
+    /// one reader is the next operator, which reads only changed rows (``OperatorSpec/readsChangedInputRowsOnly``).
+    /// In a SpikeZIP-TF graph these are the inputs of the ST-BIF+ layers and the attention scores.
+    static func valuesWithTransientTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
+        let shared = valuesSharingIncrements(graph, specs: specs)
+        var producer = [Int?](repeating: nil, count: graph.values.count)
+        var readers = [Set<Int>](repeating: [], count: graph.values.count)
+        for (i, node) in graph.nodes.enumerated() {
+            for v in node.outputs { producer[v] = i }
+            for v in node.inputs { readers[v].insert(i) }
+        }
+        return graph.values.indices.map { v in
+            guard shared[v], let p = producer[v], specs[p].writesOutputTotalsAfresh,
+                  readers[v] == [p + 1], specs[p + 1].readsChangedInputRowsOnly else { return false }
+            return v != graph.input && v != graph.output
+        }
+    }
+
     /// Values whose producer counts their non-zero increments (``OperatorSpec/countsOutputEvents``).
     static func valuesCountingEvents(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
         var counted = [Bool](repeating: false, count: graph.values.count)
@@ -154,7 +200,8 @@ public final class SpikingExecutor {
 
     /// The accumulated total of graph value `value` for the first `batch` samples after the last ``run`` (each
     /// sample's `[rows, width]` block in batch order): what a method's calibration observes of a float network
-    /// run for one step. Nil when `value` or `batch` is out of range.
+    /// run for one step. Nil when `value` or `batch` is out of range, or when the value's totals are not kept
+    /// between steps (``ValueSlot/totalIsTransient``).
     package func totals(of value: Int, batch: Int) -> [Float]? {
         if !lanes.isEmpty {  // the lanes' parts in order, as far as `batch` reaches
             guard batch >= 1, batch <= lastLaneSamples.reduce(0, +) else { return nil }
@@ -166,7 +213,9 @@ public final class SpikingExecutor {
             }
             return all
         }
-        guard slots.indices.contains(value), (1...capacity).contains(batch) else { return nil }
+        guard slots.indices.contains(value), (1...capacity).contains(batch), !slots[value].totalIsTransient else {
+            return nil
+        }
         return Array(UnsafeBufferPointer(start: slots[value].total.pointer, count: batch * slots[value].info.perSample))
     }
 

@@ -15,6 +15,10 @@ import SpikifySIMD
 /// helpers (``finishUpdate(batch:)``, ``accumulate(batch:)``, ``keep(batch:)``) keep them exact. A producer that
 /// sets ``changed`` directly leaves the rows *unknown*: consumers then treat every row as changed, which costs
 /// work but never changes a result (recomputing an unchanged row gives the same total and a zero increment).
+///
+/// **Transient totals** (``totalIsTransient``): a value read only by the operator that steps right after its
+/// producer, and only in the rows flagged changed, keeps no totals between steps: `total` is one of two scratch
+/// buffers the executor shares among such values, and every row the producer writes is flagged changed.
 package final class ValueSlot: @unchecked Sendable {
     package let info: ValueInfo
     package let total: FloatBuffer
@@ -39,16 +43,27 @@ package final class ValueSlot: @unchecked Sendable {
     package let countsEvents: Bool
     /// Non-zero increments over the batch at this step, set by a producer that counts them (``countsEvents``).
     package var stepEvents = 0
+    /// True when the totals are kept only from the producer's step to its one reader's, the next operator, which
+    /// reads only the rows flagged changed (``OperatorSpec/readsChangedInputRowsOnly``,
+    /// ``OperatorSpec/writesOutputTotalsAfresh``): `total` is then a scratch buffer shared with other such values
+    /// (the executor alternates two), its other rows are meaningless, and every row the producer writes is flagged
+    /// changed without comparing it with a previous total (a flag means "may have changed"); the events such a
+    /// producer counts are then the row widths, an upper bound no reader uses. The increments are shared as well.
+    package let totalIsTransient: Bool
 
     /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
-    /// that shared buffer (``sharesIncrements``).
-    package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, countsEvents: Bool = false) {
+    /// that shared buffer (``sharesIncrements``); with `transientTotal` (as large) so are the totals
+    /// (``totalIsTransient``, which needs shared increments).
+    package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, transientTotal: FloatBuffer? = nil,
+                 countsEvents: Bool = false) {
         self.countsEvents = countsEvents
         self.info = info
-        total = FloatBuffer(count: batch * info.perSample)
-        if let sharedIncrement {
-            precondition(sharedIncrement.count >= batch * info.perSample, "shared increment buffer too small")
+        for buffer in [sharedIncrement, transientTotal].compactMap({ $0 }) {
+            precondition(buffer.count >= batch * info.perSample, "shared buffer too small")
         }
+        precondition(transientTotal == nil || sharedIncrement != nil, "transient totals need shared increments")
+        total = transientTotal ?? FloatBuffer(count: batch * info.perSample)
+        totalIsTransient = transientTotal != nil
         increment = sharedIncrement ?? FloatBuffer(count: batch * info.perSample)
         sharesIncrements = sharedIncrement != nil
         rowFlags = ScalarBuffer<UInt8>(count: batch * info.rows)
@@ -56,7 +71,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Zero totals and increments (a new batch).
     package func reset() {
-        total.zero()
+        if !totalIsTransient { total.zero() }
         if !sharesIncrements { increment.zero() }
         rowFlags.zero()
         stepEvents = 0
@@ -123,6 +138,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Before an operator rewrites (part of) `total`: remember the old totals in `increment`.
     package func beginUpdate(batch: Int) {
+        guard !totalIsTransient else { return }
         increment.pointer.update(from: total.pointer, count: batch * info.perSample)
     }
 
@@ -152,6 +168,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Before sample `s`'s total is rewritten: its old totals go to its increments.
     @inline(__always) package func beginSample(_ s: Int) {
+        guard !totalIsTransient else { return }
         let n = info.perSample
         (increment.pointer + s * n).update(from: total.pointer + s * n, count: n)
     }
@@ -163,6 +180,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Before row `r`'s total is rewritten: its old total goes to its increment.
     @inline(__always) package func beginRow(_ r: Int) {
+        guard !totalIsTransient else { return }
         let w = info.width
         (increment.pointer + r * w).update(from: total.pointer + r * w, count: w)
     }
@@ -171,6 +189,10 @@ package final class ValueSlot: @unchecked Sendable {
     /// the row's non-zero increments (for producers that count their events).
     @discardableResult @inline(__always) package func finishRow(_ r: Int) -> Int {
         let w = info.width
+        if totalIsTransient {
+            rowFlags[r] = 1
+            return w
+        }
         let nonZero = spk_finish_row(total.pointer + r * w, increment.pointer + r * w, w)
         rowFlags[r] = nonZero != 0 ? 1 : 0
         return nonZero
@@ -180,6 +202,12 @@ package final class ValueSlot: @unchecked Sendable {
     /// non-zero. Returns the row's non-zero increments.
     @discardableResult @inline(__always) package func updateRow(_ r: Int, from new: UnsafePointer<Float>) -> Int {
         let w = info.width
+        if totalIsTransient {
+            let row = total.pointer + r * w
+            if row != new { row.update(from: new, count: w) }
+            rowFlags[r] = 1
+            return w
+        }
         let d = sharesIncrements ? nil : increment.pointer + r * w  // increments nobody reads are not written
         let nonZero = spk_update_row(total.pointer + r * w, d, new, w)
         rowFlags[r] = nonZero != 0 ? 1 : 0
@@ -204,6 +232,11 @@ package final class ValueSlot: @unchecked Sendable {
     @inline(__always) package func rewriteRows(_ first: Int, count: Int, events: UnsafeMutablePointer<Int>,
                                                _ compute: (UnsafeMutablePointer<Float>) -> Void) {
         let w = info.width
+        if totalIsTransient {  // written in place, every row flagged
+            compute(total.pointer + first * w)
+            for i in 0..<count { events[i] = finishRow(first + i) }
+            return
+        }
         if sharesIncrements {
             let fresh = increment.pointer + first * w
             compute(fresh)
@@ -245,7 +278,7 @@ package final class ValueSlot: @unchecked Sendable {
     }
 
     package func moveSample(from: Int, to: Int) {
-        total.moveBlock(from: from, to: to, size: info.perSample)
+        if !totalIsTransient { total.moveBlock(from: from, to: to, size: info.perSample) }
         if !sharesIncrements { increment.moveBlock(from: from, to: to, size: info.perSample) }
         rowFlags.moveBlock(from: from, to: to, size: info.rows)
     }

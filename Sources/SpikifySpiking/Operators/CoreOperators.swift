@@ -40,6 +40,7 @@ package enum LinearSpec: OperatorSpec {
     /// output is a total (rewritten rows).
     package static var keepsOutputIncrements: Bool { false }
     package static var countsInputEventsOnly: Bool { true }
+    package static var writesOutputTotalsAfresh: Bool { true }
     package struct Parameters { let weight: Tensor, bias: Tensor?, name: String }
 
     package static func parameters(_ n: NodeContext) throws -> Parameters {

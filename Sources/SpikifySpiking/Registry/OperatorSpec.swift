@@ -28,6 +28,16 @@ package protocol OperatorSpec {
     /// Whether the operator sets its output's ``ValueSlot/stepEvents`` (the non-zero increments over the batch) at
     /// every step. Default false.
     static var countsOutputEvents: Bool { get }
+    /// Whether the operator reads its inputs' totals only in the rows they flag changed at this step (at t = 0, when
+    /// every producer writes every row, in all rows), only while it steps, and none of their increments or event
+    /// counts. An input whose one reader is such an operator,
+    /// stepping right after the input's producer, and whose producer ``writesOutputTotalsAfresh``, keeps no totals
+    /// between steps (``ValueSlot/totalIsTransient``). Default false.
+    static var readsChangedInputRowsOnly: Bool { get }
+    /// Whether the operator writes its output's total in every row it flags changed (through ``ValueSlot``'s row and
+    /// sample updates, or whole rows) without reading what the total was before, and reads nothing of it elsewhere.
+    /// Default false; true for ``TotalOperatorSpec``s.
+    static var writesOutputTotalsAfresh: Bool { get }
 }
 
 extension OperatorSpec {
@@ -35,6 +45,8 @@ extension OperatorSpec {
     package static var keepsOutputIncrements: Bool { true }
     package static var countsInputEventsOnly: Bool { false }
     package static var countsOutputEvents: Bool { false }
+    package static var readsChangedInputRowsOnly: Bool { false }
+    package static var writesOutputTotalsAfresh: Bool { false }
 }
 
 /// Operators on totals (SpikeZIP-TF's and the core's): they read only their inputs' totals and row flags and
@@ -44,6 +56,7 @@ package protocol TotalOperatorSpec: OperatorSpec {}
 extension TotalOperatorSpec {
     package static var readsInputIncrements: Bool { false }
     package static var keepsOutputIncrements: Bool { false }
+    package static var writesOutputTotalsAfresh: Bool { true }
 }
 
 /// Where an operator gets its value slots when it is instantiated, and scratch memory shared by the executor's
@@ -192,6 +205,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
     package let keepsOutputIncrements: Bool
     package let countsInputEventsOnly: Bool
     package let countsOutputEvents: Bool
+    package let readsChangedInputRowsOnly: Bool
+    package let writesOutputTotalsAfresh: Bool
 
     package init<S: OperatorSpec>(_ spec: S.Type) {
         kind = S.kind
@@ -200,6 +215,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
         keepsOutputIncrements = S.keepsOutputIncrements
         countsInputEventsOnly = S.countsInputEventsOnly
         countsOutputEvents = S.countsOutputEvents
+        readsChangedInputRowsOnly = S.readsChangedInputRowsOnly
+        writesOutputTotalsAfresh = S.writesOutputTotalsAfresh
         validate = { _ = try S.parameters($0) }
         instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
     }
