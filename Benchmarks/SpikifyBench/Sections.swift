@@ -104,8 +104,9 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     _ = try executor.run(x, timesteps: steps)
     print("tiny_step time_by_operator " + timeByOperator(executor))
     let state = executor.valueStateBytes, mb = { (bytes: Int) in Double(bytes) / 1_048_576 }
-    print(String(format: "tiny_state batch %d totals_mb %.0f kept_increments_mb %.0f shared_increments_mb %.0f "
-                 + "transient_totals_mb %.0f transient_values %d", batch, mb(state.totals), mb(state.keptIncrements),
+    print(String(format: "tiny_state batch %d totals_mb %.0f counted_totals_mb %.0f counted_values %d "
+                 + "kept_increments_mb %.0f shared_increments_mb %.0f transient_totals_mb %.0f transient_values %d",
+                 batch, mb(state.totals), mb(state.countedTotals), executor.countedValues, mb(state.keptIncrements),
                  mb(state.sharedIncrements), mb(state.transientTotals), executor.transientValues))
     let annRSS = try runSelf(["--rss-probe", "ann", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
     let snnRSS = try runSelf(["--rss-probe", "snn", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)

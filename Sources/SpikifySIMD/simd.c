@@ -97,16 +97,19 @@ static inline __attribute__((always_inline)) float stbif_level(float x, float th
 }
 
 /// The ST-BIF+ rows of `spk_stbif_rows` for one level type (`LEVEL_T`: int8_t or int32_t), with the levels computed
-/// from the input totals `x` and stored (`readInput`) or read back, the counts read from `count` or recovered from
-/// the totals (`fromTotals`: S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), and the
-/// increments written or not (`writeIncrements`). The spike is `clamp(L − S, −B, B)`, 0 for the NaN level; with
+/// from the input totals `x` and stored (`readInput`) or read back, the counts (`countKind`) recovered from the totals
+/// (S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), kept in a float buffer, or kept
+/// as int8 in place of the totals, and the increments written or not (`writeIncrements`). The spike is `clamp(L − S, −B, B)`, 0 for the NaN level; with
 /// single spikes (`single`) two comparisons decide it, every spike has size 1, and a row's events equal its spikes, so
 /// only one sum is reduced per row.
 #define SPK_STBIF_ROWS(NAME, LEVEL_T) \
 static inline __attribute__((always_inline)) \
-spk_fire_sums NAME(const float *x, LEVEL_T *level, float *count, float *total, float *increment, long rows, \
+spk_fire_sums NAME(const float *x, LEVEL_T *level, void *countBuffer, float *total, float *increment, long rows, \
                    long width, float theta, float lower, float upper, float burst, uint8_t *fired, int readInput, \
-                   int fromTotals, int writeIncrements, int single) { \
+                   int countKind, int writeIncrements, int single) { \
+    const int fromTotals = countKind == SPK_COUNTS_FROM_TOTALS, inBytes = countKind == SPK_COUNTS_INT8; \
+    float *count = (float *)countBuffer; \
+    int8_t *count8 = (int8_t *)countBuffer; \
     const float magic = 8388608.0f; \
     const uint32_t magicBits = 0x4B000000u; \
     const float inverse = 1 / theta; \
@@ -126,6 +129,8 @@ spk_fire_sums NAME(const float *x, LEVEL_T *level, float *count, float *total, f
                 float q = total[i] * inverse; \
                 float mq = __builtin_copysignf(magic, q); \
                 c = (q + mq) - mq; /* nearest integer (|q| < 2²²) */ \
+            } else if (inBytes) { \
+                c = (float)count8[i]; \
             } else { \
                 c = count[i]; \
             } \
@@ -146,8 +151,12 @@ spk_fire_sums NAME(const float *x, LEVEL_T *level, float *count, float *total, f
                 largest = size > largest ? size : largest; \
             } \
             float updated = c + spike; \
-            if (!fromTotals) count[i] = updated; \
-            total[i] = updated * theta; \
+            if (inBytes) { \
+                count8[i] = (int8_t)updated; /* the total S·θ is computed by its readers */ \
+            } else { \
+                if (!fromTotals) count[i] = updated; \
+                total[i] = updated * theta; \
+            } \
             if (writeIncrements) increment[i] = spike * theta; \
         } \
         if (single) { \
@@ -167,24 +176,24 @@ SPK_STBIF_ROWS(stbif_rows32, int32_t)
 #undef SPK_STBIF_ROWS
 
 SPK_CLONES
-spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, float *count, float *total,
-                             float *increment, long rows, long width, float theta, float lower, float upper,
-                             float burst, uint8_t *fired) {
+spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, void *count, long countKind,
+                             float *total, float *increment, long rows, long width, float theta, float lower,
+                             float upper, float burst, uint8_t *fired) {
     // One specialisation per case, so that the hot loop has no run-time branches.
-#define SPK_STBIF(KERNEL, LEVEL_T, readInput, fromTotals, writeIncrements, single) \
+#define SPK_STBIF(KERNEL, LEVEL_T, readInput, kind, writeIncrements, single) \
     return KERNEL(x, (LEVEL_T *)levels, count, total, increment, rows, width, theta, lower, upper, burst, fired, \
-                  readInput, fromTotals, writeIncrements, single)
+                  readInput, kind, writeIncrements, single)
+#define SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, writeIncrements, single) \
+    if (countKind == SPK_COUNTS_INT8) SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_INT8, writeIncrements, single); \
+    if (countKind == SPK_COUNTS_FLOAT) SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_FLOAT, writeIncrements, single); \
+    SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_FROM_TOTALS, writeIncrements, single);
 #define SPK_STBIF_CASES(KERNEL, LEVEL_T, readInput) \
     if (burst == 1) { \
-        if (count) { if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 1, 1); \
-                     else SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 0, 1); } \
-        if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 1, 1); \
-        SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 0, 1); \
+        if (increment) { SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, 1, 1) } \
+        SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, 0, 1) \
     } \
-    if (count) { if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 1, 0); \
-                 else SPK_STBIF(KERNEL, LEVEL_T, readInput, 0, 0, 0); } \
-    if (increment) SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 1, 0); \
-    SPK_STBIF(KERNEL, LEVEL_T, readInput, 1, 0, 0);
+    if (increment) { SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, 1, 0) } \
+    SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, 0, 0)
     if (levelBytes == 1) {
         if (x) { SPK_STBIF_CASES(stbif_rows8, int8_t, 1) }
         SPK_STBIF_CASES(stbif_rows8, int8_t, 0)
@@ -192,7 +201,13 @@ spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, floa
     if (x) { SPK_STBIF_CASES(stbif_rows32, int32_t, 1) }
     SPK_STBIF_CASES(stbif_rows32, int32_t, 0)
 #undef SPK_STBIF_CASES
+#undef SPK_STBIF_KINDS
 #undef SPK_STBIF
+}
+
+SPK_CLONES
+void spk_counts_to_floats(const int8_t *counts, float unit, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = (float)counts[i] * unit;
 }
 
 SPK_CLONES

@@ -101,8 +101,8 @@ final class NeuronTests: XCTestCase {
             let totals = counts.map { $0 * theta }
             var recovered = totals, fired = [UInt8](repeating: 7, count: 1)
             var levels = [Int32](repeating: 0, count: counts.count)
-            let sums = spk_stbif_rows(totals, &levels, 4, nil, &recovered, nil, 1, counts.count, theta, -Float(largest),
-                                      Float(largest), 1, &fired)
+            let sums = spk_stbif_rows(totals, &levels, 4, nil, SPK_COUNTS_FROM_TOTALS, &recovered, nil, 1, counts.count,
+                                      theta, -Float(largest), Float(largest), 1, &fired)
             XCTAssertEqual(levels.map(Float.init), counts, "θ \(theta)")  // the input S·θ settles on S
             XCTAssertEqual(recovered.map(\.bitPattern), totals.map(\.bitPattern), "θ \(theta)")
             XCTAssertEqual(sums.events, 0, "θ \(theta)")
@@ -200,40 +200,47 @@ final class NeuronTests: XCTestCase {
                 largest = max(largest, UInt32(abs(k)))
                 if k != 0 { expectedFired[i / width] = 1 }
             }
-            /// One kernel call from the start state: levels from `x` (or read back from `startLevels`),
-            /// counts in a buffer or recovered, increments written or not.
-            func step(readInput: Bool, startLevels: [Int32], keepCounts: Bool, increments: Bool)
+            /// One kernel call from the start state: levels from `x` (or read back from `startLevels`), counts
+            /// (`kind`) recovered from the totals, in a float buffer or int8 in place of the totals, increments
+            /// written or not.
+            func step(readInput: Bool, startLevels: [Int32], kind: Int, increments: Bool)
                 -> (levels: [Int32], counts: [Float], totals: [Float], increments: [Float], fired: [UInt8],
                     sums: spk_fire_sums)
             {
                 var narrow = startLevels.map { Int8(truncatingIfNeeded: $0) }, wide = startLevels
-                var kept = counts, totals = counts.map { $0 * theta }, dy = [Float](repeating: 0, count: n)
-                var fired = [UInt8](repeating: 7, count: rows)
+                var kept = counts, kept8 = counts.map { Int8(truncatingIfNeeded: Int($0)) }
+                var totals = kind == SPK_COUNTS_INT8 ? [Float](repeating: -1, count: n) : counts.map { $0 * theta }
+                var dy = [Float](repeating: 0, count: n), fired = [UInt8](repeating: 7, count: rows)
                 let sums = x.withUnsafeBufferPointer { xb in narrow.withUnsafeMutableBytes { nb in
-                    wide.withUnsafeMutableBytes { wb in
-                        kept.withUnsafeMutableBufferPointer { kb in
-                            dy.withUnsafeMutableBufferPointer { db in
-                                spk_stbif_rows(readInput ? xb.baseAddress : nil, levelBytes == 1 ? nb.baseAddress : wb.baseAddress, levelBytes,
-                                               keepCounts ? kb.baseAddress : nil, &totals,
-                                               increments ? db.baseAddress : nil, rows, width, theta, Float(lower),
-                                               Float(upper), Float(burst), &fired)
-                            }
+                    wide.withUnsafeMutableBytes { wb in kept.withUnsafeMutableBytes { kb in kept8.withUnsafeMutableBytes { k8 in
+                        dy.withUnsafeMutableBufferPointer { db in
+                            spk_stbif_rows(readInput ? xb.baseAddress : nil, levelBytes == 1 ? nb.baseAddress : wb.baseAddress,
+                                           levelBytes,
+                                           kind == SPK_COUNTS_INT8 ? k8.baseAddress : kind == SPK_COUNTS_FLOAT ? kb.baseAddress : nil,
+                                           kind, &totals, increments ? db.baseAddress : nil, rows, width, theta, Float(lower),
+                                           Float(upper), Float(burst), &fired)
                         }
-                    }
+                    } } }
                 } }
                 let levels = levelBytes == 1 ? narrow.map { Int32($0) } : wide
-                return (levels, keepCounts ? kept : counts, totals, dy, fired, sums)
+                let after = kind == SPK_COUNTS_INT8 ? kept8.map { Float($0) } : kind == SPK_COUNTS_FLOAT ? kept : counts
+                return (levels, after, totals, dy, fired, sums)
             }
             let zeros = [Int32](repeating: 0, count: n)
-            for keepCounts in [true, false] {
+            let int8Counts = lower >= -128 && upper <= 127
+            for kind in [SPK_COUNTS_FROM_TOTALS, SPK_COUNTS_FLOAT] + (int8Counts ? [SPK_COUNTS_INT8] : []) {
                 for increments in [true, false] {
-                    let fresh = step(readInput: true, startLevels: zeros, keepCounts: keepCounts, increments: increments)
-                    let again = step(readInput: false, startLevels: expectedLevels, keepCounts: keepCounts, increments: increments)
+                    let fresh = step(readInput: true, startLevels: zeros, kind: kind, increments: increments)
+                    let again = step(readInput: false, startLevels: expectedLevels, kind: kind, increments: increments)
                     for r in [fresh, again] {
-                        let what = "iteration \(iteration), counts kept \(keepCounts), increments \(increments)"
+                        let what = "iteration \(iteration), counts \(kind), increments \(increments)"
                         XCTAssertEqual(r.levels, expectedLevels, what)
-                        if keepCounts { XCTAssertEqual(r.counts.map(\.bitPattern), expectedCounts.map(\.bitPattern), what) }
-                        XCTAssertEqual(r.totals.map(\.bitPattern), expectedTotals.map(\.bitPattern), what)
+                        if kind != SPK_COUNTS_FROM_TOTALS {
+                            XCTAssertEqual(r.counts.map(\.bitPattern), expectedCounts.map(\.bitPattern), what)
+                        }
+                        // Int8 counts replace the totals: none are written (their readers compute S·θ).
+                        XCTAssertEqual(r.totals.map(\.bitPattern), (kind == SPK_COUNTS_INT8
+                            ? [Float](repeating: -1, count: n) : expectedTotals).map(\.bitPattern), what)
                         XCTAssertEqual(r.increments.map(\.bitPattern),
                                        (increments ? expectedIncrements : [Float](repeating: 0, count: n))
                                            .map(\.bitPattern), what)

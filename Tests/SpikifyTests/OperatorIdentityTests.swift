@@ -49,7 +49,8 @@ final class OperatorIdentityTests: XCTestCase {
         var rng = NeuronTests.SplitMix(state: 7)
         let n = 5, d = 8, heads = 2, scale: Float = 0.5
         let q = slot(n, d), k = slot(n, d), out = slot(heads * n, n)
-        let op = SpikeScoresOperator(q: q, k: k, output: out, heads: heads, scale: scale, batch: 1)
+        let op = SpikeScoresOperator(q: q, k: k, output: out, heads: heads, scale: scale, batch: 1,
+                                    scratch: ScratchArena())
         var summed = [Float](repeating: 0, count: heads * n * n)
         for t in 0..<12 {
             let previousK = Array(k.total.buffer)
@@ -74,7 +75,7 @@ final class OperatorIdentityTests: XCTestCase {
         var rng = NeuronTests.SplitMix(state: 11)
         let n = 4, d = 6, heads = 3, hd = d / heads
         let a = slot(heads * n, n), v = slot(n, d), out = slot(n, d)
-        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads, batch: 1)
+        let op = SpikeWeightedValuesOperator(a: a, b: v, output: out, heads: heads, batch: 1, scratch: ScratchArena())
         for t in 0..<10 {
             let previousV = Array(v.total.buffer)
             let xs = spikes(heads * n * n, theta: 0.125, rng: &rng), vs = spikes(n * d, theta: 0.3, rng: &rng)

@@ -20,8 +20,8 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         rowEvents = ScalarBuffer<Int>(count: output.rowFlags.count)
     }
 
-    /// Computes `f` of `rows` rows from `x` into `y` (both `[rows, width]`).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    /// Computes `f` of the input's rows `first..<first + count` into `y` (`[count, width]`).
+    func apply(rows first: Int, count: Int, into y: UnsafeMutablePointer<Float>) {
         fatalError("subclass")  // abstract: only subclasses are instantiated
     }
 
@@ -29,7 +29,6 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let w = width, rows = batch * input.info.rows
-        let x = SendablePointer(input.total.pointer)
         let all = t == 0, input = input, output = output, events = SendablePointer(rowEvents.pointer)
         output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in
@@ -40,7 +39,7 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
                 while end < range.upperBound && (all || input.rowChanged(end)) { end += 1 }
                 let first = r
                 output.rewriteRows(first, count: end - first, events: events.base + first) {
-                    apply(x.base + first * w, rows: end - first, into: $0)
+                    apply(rows: first, count: end - first, into: $0)
                 }
                 r = end
             }
@@ -64,16 +63,17 @@ final class LayerNormDiffOperator: RowDifferentialOperator, @unchecked Sendable 
         super.init(input: input, output: output)
     }
 
-    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        Kernels.layerNorm(x, rows: rows, width: width, gamma: gamma.pointer, beta: beta.pointer, eps: eps, into: y)
+    override func apply(rows first: Int, count: Int, into y: UnsafeMutablePointer<Float>) {
+        Kernels.layerNorm(input.total.pointer + first * width, rows: count, width: width, gamma: gamma.pointer,
+                          beta: beta.pointer, eps: eps, into: y)
     }
 }
 
 /// Spike-Softmax along each row (the key axis).
 final class SoftmaxDiffOperator: RowDifferentialOperator, @unchecked Sendable {
-    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        y.update(from: x, count: rows * width)
-        Kernels.softmax(y, rows: rows, width: width)
+    override func apply(rows first: Int, count: Int, into y: UnsafeMutablePointer<Float>) {
+        input.loadRows(first, count: count, into: y)
+        Kernels.softmax(y, rows: count, width: width)
     }
 }
 
@@ -86,11 +86,11 @@ final class ActivationDiffOperator: RowDifferentialOperator, @unchecked Sendable
         super.init(input: input, output: output)
     }
 
-    override func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        y.update(from: x, count: rows * width)
+    override func apply(rows first: Int, count: Int, into y: UnsafeMutablePointer<Float>) {
+        input.loadRows(first, count: count, into: y)  // (floats, or the input's counts as floats)
         switch activation {
-        case .gelu: Kernels.gelu(y, count: rows * width)
-        case .relu: Kernels.relu(y, count: rows * width)
+        case .gelu: Kernels.gelu(y, count: count * width)
+        case .relu: Kernels.relu(y, count: count * width)
         }
     }
 }

@@ -28,8 +28,10 @@ final class STBIFLayer: SpikeEmitter {
     /// Largest spike B (1: the paper's single-spike neuron).
     let burst: Int32
     /// Spike counts S (integers, kept in Float: exact below 2²⁴, and the loop stays in one type); nil when they are
-    /// recovered from the output totals.
+    /// recovered from the output totals or the output keeps its totals as counts (``ValueSlot/counts``).
     let count: FloatBuffer?
+    /// Where the kernel finds the counts (`SPK_COUNTS_*`), and the bytes of one.
+    private let countKind: Int, countBytes: Int
     /// Settle levels, one per neuron: int8 when the bounds and the NaN level `lower − 1` fit in it, else int32.
     private let narrowLevels: ScalarBuffer<Int8>?, wideLevels: ScalarBuffer<Int32>?
     private let levels: UnsafeMutableRawPointer, levelBytes: Int  // (passed to the kernel untyped)
@@ -49,8 +51,15 @@ final class STBIFLayer: SpikeEmitter {
         self.lower = Int32(lower)
         self.upper = Int32(upper)
         self.burst = Int32(burst)
-        count = Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) ? nil
-            : FloatBuffer(count: batch * input.info.perSample)
+        if output.counts != nil {  // the output's totals are these counts (STBIFSpec.countedOutputUnit)
+            precondition(output.countUnit == threshold, "counted output of another unit")
+            (count, countKind, countBytes) = (nil, SPK_COUNTS_INT8, 1)
+        } else if Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) {
+            (count, countKind, countBytes) = (nil, SPK_COUNTS_FROM_TOTALS, 0)
+        } else {
+            (count, countKind, countBytes) = (FloatBuffer(count: batch * input.info.perSample),
+                                              SPK_COUNTS_FLOAT, 4)
+        }
         let neurons = batch * input.info.perSample
         if lower - 1 >= Int(Int8.min) && upper <= Int(Int8.max) {
             narrowLevels = ScalarBuffer<Int8>(count: neurons)
@@ -93,9 +102,11 @@ final class STBIFLayer: SpikeEmitter {
         let batch = context.batch
         let rows = input.info.rows, w = input.info.width
         let x = SendablePointer(input.total.pointer)
-        let y = SendablePointer(output.total.pointer)
+        let y = output.counts == nil ? SendablePointer(output.total.pointer) : nil  // (else the counts are the totals)
         let dy = output.sharesIncrements ? nil : SendablePointer(output.increment.pointer)  // nobody reads them
-        let s = count.map { SendablePointer($0.pointer) }, spikes = SendablePointer(stepSpikes.pointer)
+        let counts = (output.counts.map { UnsafeMutableRawPointer($0.pointer) }
+            ?? count.map { UnsafeMutableRawPointer($0.pointer) }).map { SendablePointer($0.assumingMemoryBound(to: UInt8.self)) }
+        let countKind = countKind, countBytes = countBytes, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
         let levels = SendablePointer(levels.assumingMemoryBound(to: UInt8.self)), levelBytes = levelBytes
@@ -114,10 +125,11 @@ final class STBIFLayer: SpikeEmitter {
                     while last < end && input.rowChanged(last) == changed && (changed || fired.base[last] != 0) {
                         last += 1
                     }
-                    let sums = spk_stbif_rows(changed ? x.base + r * w : nil, UnsafeMutableRawPointer(levels.base + r * w * levelBytes),
-                                              levelBytes, s.map { $0.base + r * w }, y.base + r * w,
-                                              dy.map { $0.base + r * w }, last - r, w, theta, lo, hi, b,
-                                              fired.base + r)
+                    let sums = spk_stbif_rows(changed ? x.base + r * w : nil,
+                                              UnsafeMutableRawPointer(levels.base + r * w * levelBytes), levelBytes,
+                                              counts.map { UnsafeMutableRawPointer($0.base + r * w * countBytes) }, countKind,
+                                              y.map { $0.base + r * w }, dy.map { $0.base + r * w }, last - r, w,
+                                              theta, lo, hi, b, fired.base + r)
                     emitted &+= Int(sums.spikes)
                     firedNeurons &+= Int(sums.events)
                     widest = Swift.max(widest, Int(sums.largest))

@@ -13,18 +13,46 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     let heads: Int
     /// Per sample: whether a factor changed this step (1) or not (0).
     let changedSamples: ScalarBuffer<Int>
+    /// The factors' totals as floats for this step's GEMMs: the totals themselves, or where a factor keeps counts
+    /// (``ValueSlot/counts``) a scratch buffer into which ``prepare(batch:all:)`` loads the changed samples.
+    private(set) var aTotals: UnsafeMutablePointer<Float>, bTotals: UnsafeMutablePointer<Float>
+    let scratch: ScratchArena
 
-    init(a: ValueSlot, b: ValueSlot, output: ValueSlot, heads: Int, batch: Int) {
+    /// Scratch purposes: the factors' floats.
+    private static let aFloats = 0x31, bFloats = 0x32
+
+    /// `loadsFirstFactor`: whether the products read `a`'s floats (``aTotals``); false when a subclass makes its own
+    /// operand of it.
+    init(a: ValueSlot, b: ValueSlot, output: ValueSlot, heads: Int, batch: Int, scratch: ScratchArena,
+         loadsFirstFactor: Bool = true) {
         self.a = a
         self.b = b
         self.output = output
         self.heads = heads
         changedSamples = ScalarBuffer<Int>(count: batch)
+        if a.counts != nil && loadsFirstFactor { scratch.reserve(Self.aFloats, count: batch * a.info.perSample) }
+        if b.counts != nil { scratch.reserve(Self.bFloats, count: batch * b.info.perSample) }
+        self.scratch = scratch
+        (aTotals, bTotals) = (a.total.pointer, b.total.pointer)  // (scratch buffers are made after every reservation)
     }
 
-    /// Called once per step before the per-(sample, head) products (e.g. to scale a factor); `all`: every row,
-    /// else only rows of `a` that changed.
-    func prepare(batch: Int, all: Bool) {}
+    /// Called once per step before the per-(sample, head) products, after ``changedSamples`` is set: loads the
+    /// changed samples' counted factors as floats (subclasses may also scale a factor; `all`: every row, else only
+    /// rows of `a` that changed).
+    func prepare(batch: Int, all: Bool) {
+        loadCounts(of: a, batch: batch)
+        loadCounts(of: b, batch: batch)
+    }
+
+    /// Where factor `slot` keeps counts: its changed samples' floats into its scratch buffer.
+    final func loadCounts(of slot: ValueSlot, batch: Int) {
+        guard slot.counts != nil else { return }
+        let floats = scratch.buffer(slot === a ? Self.aFloats : Self.bFloats).pointer, rows = slot.info.rows
+        if slot === a { aTotals = floats } else { bTotals = floats }
+        for s in 0..<batch where changedSamples[s] != 0 {
+            slot.loadRows(s * rows, count: rows, into: floats + s * slot.info.perSample)
+        }
+    }
 
     /// State of subclasses kept between steps moves with its sample (the base keeps none between steps).
     func moveSample(from: Int, to: Int) {}
@@ -32,13 +60,13 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard a.changed || b.changed || t == 0 else { output.keep(batch: batch); return }
-        prepare(batch: batch, all: t == 0)
         output.beginStep(batch: batch)
         for s in 0..<batch {
             let changed = t == 0 || a.sampleChanged(s) || b.sampleChanged(s)
             changedSamples[s] = changed ? 1 : 0
             if changed { output.beginSample(s) }
         }
+        prepare(batch: batch, all: t == 0)
         let h = heads, changed = SendablePointer(changedSamples.pointer), output = output
         Parallel.forChunks(batch * h) { [self] items in
             for item in items where changed.base[item / h] != 0 { product(item / h, item % h) }
@@ -57,29 +85,36 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
 /// QANN, the quantized q is multiplied by `scale` first, then the GEMM runs.
 final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
     let scale: Float
-    /// `scale · Q̂` for the batch, rescaled where Q̂ changed.
-    let scaledQ: FloatBuffer
+    /// `scale · Q̂` of the changed samples, made at every step in a scratch buffer (`Q̂` as a float first:
+    /// `fl(fl(S·θ)·scale)`, as the QANN computes it), so no copy of Q̂ is kept between steps.
+    private var scaledQ: UnsafeMutablePointer<Float>
 
-    init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, batch: Int) {
+    private static let scaledQueries = 0x33
+
+    init(q: ValueSlot, k: ValueSlot, output: ValueSlot, heads: Int, scale: Float, batch: Int, scratch: ScratchArena) {
         self.scale = scale
-        scaledQ = FloatBuffer(count: batch * q.info.perSample)
-        super.init(a: q, b: k, output: output, heads: heads, batch: batch)
+        scratch.reserve(Self.scaledQueries, count: batch * q.info.perSample)
+        scaledQ = q.total.pointer  // (scratch buffers are made after every reservation)
+        super.init(a: q, b: k, output: output, heads: heads, batch: batch, scratch: scratch, loadsFirstFactor: false)
     }
 
+    /// `scale · Q̂` and, where K̂ keeps counts, K̂'s floats, for the changed samples. (Q̂'s floats are not loaded
+    /// separately: `scale · Q̂` is all the GEMM reads of it.)
     override func prepare(batch: Int, all: Bool) {
-        let q = a.total.pointer, sq = scaledQ.pointer, w = a.info.width
-        for r in 0..<(batch * a.info.rows) where all || a.rowChanged(r) {
-            for i in (r * w)..<((r + 1) * w) { sq[i] = q[i] * scale }
+        scaledQ = scratch.buffer(Self.scaledQueries).pointer
+        let rows = a.info.rows, n = a.info.perSample, scale = scale
+        for s in 0..<batch where changedSamples[s] != 0 {
+            let sq = scaledQ + s * n
+            a.loadRows(s * rows, count: rows, into: sq)
+            for i in 0..<n { sq[i] = sq[i] * scale }
         }
+        loadCounts(of: b, batch: batch)
     }
-
-    /// `scale · Q̂` is kept between steps (only changed rows are rescaled), so it moves with its sample.
-    override func moveSample(from: Int, to: Int) { scaledQ.moveBlock(from: from, to: to, size: a.info.perSample) }
 
     override func product(_ s: Int, _ head: Int) {
         let n = a.info.rows, d = a.info.width, hd = d / heads
-        BLAS.gemm(transposeB: true, m: n, n: n, k: hd, a: scaledQ.pointer + s * n * d + head * hd, lda: d,
-                  b: b.total.pointer + s * n * d + head * hd, ldb: d,
+        BLAS.gemm(transposeB: true, m: n, n: n, k: hd, a: scaledQ + s * n * d + head * hd, lda: d,
+                  b: bTotals + s * n * d + head * hd, ldb: d,
                   c: output.total.pointer + (s * heads + head) * n * n, ldc: n)
     }
 }
@@ -88,8 +123,8 @@ final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
 final class SpikeWeightedValuesOperator: SpikeProductOperator, @unchecked Sendable {
     override func product(_ s: Int, _ head: Int) {
         let n = b.info.rows, d = b.info.width, hd = d / heads
-        BLAS.gemm(m: n, n: hd, k: n, a: a.total.pointer + (s * heads + head) * n * n, lda: n,
-                  b: b.total.pointer + s * n * d + head * hd, ldb: d,
+        BLAS.gemm(m: n, n: hd, k: n, a: aTotals + (s * heads + head) * n * n, lda: n,
+                  b: bTotals + s * n * d + head * hd, ldb: d,
                   c: output.total.pointer + s * n * d + head * hd, ldc: d)
     }
 }

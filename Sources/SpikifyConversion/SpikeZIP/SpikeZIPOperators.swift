@@ -32,6 +32,10 @@ enum STBIFSpec: TotalOperatorSpec {
     /// counts from its output totals.
     static var readsChangedInputRowsOnly: Bool { true }
     static var writesOutputTotalsAfresh: Bool { false }
+    /// Its output totals are counts S·θ: int8 where the bounds fit (up to 256 levels), and the layer writes them there.
+    static func countedOutputUnit(_ p: Parameters) -> Float? {
+        p.lower >= Int(Int8.min) && p.upper <= Int(Int8.max) ? p.threshold : nil
+    }
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -73,6 +77,7 @@ enum LayerNormDiffSpec: TotalOperatorSpec {
 /// `spikezip.softmax`: Spike-Softmax along rows.
 enum SoftmaxDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.softmax"
+    static var readsCountedInputs: Bool { true }
     static var countsOutputEvents: Bool { true }
     static var readsChangedInputRowsOnly: Bool { true }  // (RowDifferentialOperator)
     static func parameters(_ n: NodeContext) throws { try sameShape(n) }
@@ -84,6 +89,7 @@ enum SoftmaxDiffSpec: TotalOperatorSpec {
 /// `spikezip.activation`: differential GELU or ReLU; attribute `activation`.
 enum ActivationDiffSpec: TotalOperatorSpec {
     static let kind = "spikezip.activation"
+    static var readsCountedInputs: Bool { true }
     static var countsOutputEvents: Bool { true }
     static var readsChangedInputRowsOnly: Bool { true }  // (RowDifferentialOperator)
     static func parameters(_ n: NodeContext) throws -> Activation {
@@ -109,6 +115,7 @@ private func heads(_ n: NodeContext, width d: Int) throws -> Int {
 /// `spikezip.attention_scores`: SESA `scale·Q̂·K̂ᵀ`; inputs q, k `[N, D]`, output `[heads·N, N]`.
 enum SpikeScoresSpec: TotalOperatorSpec {
     static let kind = "spikezip.attention_scores"
+    static var readsCountedInputs: Bool { true }
     struct Parameters { let heads: Int, scale: Float }
 
     static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -122,13 +129,14 @@ enum SpikeScoresSpec: TotalOperatorSpec {
 
     static func instantiate(_ p: Parameters, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         SpikeScoresOperator(q: r.slot(n.node.inputs[0]), k: r.slot(n.node.inputs[1]), output: r.slot(n.node.outputs[0]),
-                            heads: p.heads, scale: p.scale, batch: r.capacity)
+                            heads: p.heads, scale: p.scale, batch: r.capacity, scratch: r.scratch)
     }
 }
 
 /// `spikezip.attention_values`: SESA `Â·V̂`; inputs attention `[heads·N, N]`, v `[N, D]`, output `[N, D]`.
 enum SpikeWeightedValuesSpec: TotalOperatorSpec {
     static let kind = "spikezip.attention_values"
+    static var readsCountedInputs: Bool { true }
 
     static func parameters(_ n: NodeContext) throws -> Int {
         try n.arity(inputs: 2)
@@ -141,6 +149,7 @@ enum SpikeWeightedValuesSpec: TotalOperatorSpec {
 
     static func instantiate(_ h: Int, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         SpikeWeightedValuesOperator(a: r.slot(n.node.inputs[0]), b: r.slot(n.node.inputs[1]),
-                                    output: r.slot(n.node.outputs[0]), heads: h, batch: r.capacity)
+                                    output: r.slot(n.node.outputs[0]), heads: h, batch: r.capacity,
+                                    scratch: r.scratch)
     }
 }

@@ -26,22 +26,28 @@ typedef struct {
     uint32_t largest;  ///< max |k|
 } spk_fire_sums;
 
+/// Where `spk_stbif_rows` finds the counts S: recovered from the totals as `S = round(total·(1/θ))` (exact when θ and
+/// 1/θ are normal floats, |S| < 2²¹ and S·θ is finite: then `total·(1/θ)` is within |S|·(3·2⁻²⁴ + 2⁻⁴⁶) < 0.4 of S,
+/// which the caller checks), in a float buffer, or in an int8 buffer that replaces the totals (none are written).
+enum { SPK_COUNTS_FROM_TOTALS = 0, SPK_COUNTS_FLOAT = 4, SPK_COUNTS_INT8 = 1 };
+
 /// One step of `rows` consecutive rows of `width` ST-BIF+ neurons from their settle levels
 /// `L = clamp(floor(x/θ + 0.5), lower, upper)` (`lower − 1` for a NaN drive): the spike is `clamp(L − S, −B, B)`,
 /// 0 at the NaN level (`STBIFNeuron.fireAtLevel`; for finite drives the spikes of `STBIFNeuron.fire` on the membrane
-/// `x/θ + 0.5 − S` with single spikes, and its settled count for every B). Updates the counts, writes
-/// `total = S·θ` and `increment = k·θ`, and `fired[r]` = 1 when a neuron of row r spiked. `burst` < 2²².
+/// `x/θ + 0.5 − S` with single spikes, and its settled count for every B). Updates the counts (`count`, of
+/// `countKind`), writes `total = S·θ` (unless the counts are int8) and `increment = k·θ`, and `fired[r]` = 1 when a
+/// neuron of row r spiked. `burst` < 2²².
 ///
 /// `levels` holds one level per neuron, `levelBytes` 1 (int8: bounds within −127…127) or 4 (int32). With `x` the
 /// input totals of these rows the levels are computed from them and stored; with `x` NULL (the input did not
 /// change) they are read.
 /// With `increment` NULL the increments are not written (nobody reads them).
-/// With `count` NULL the counts are recovered from the totals as `S = round(total·(1/θ))`: exact when θ and 1/θ are
-/// normal floats, |S| < 2²¹ and S·θ is finite (then `total·(1/θ)` is within |S|·(3·2⁻²⁴ + 2⁻⁴⁶) < 0.4 of S), which
-/// the caller checks.
-spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, float *count, float *total,
-                             float *increment, long rows, long width, float theta, float lower, float upper,
-                             float burst, uint8_t *fired);
+spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, void *count, long countKind,
+                             float *total, float *increment, long rows, long width, float theta, float lower,
+                             float upper, float burst, uint8_t *fired);
+
+/// `out[i] = counts[i]·unit`: totals kept as int8 counts of a unit, as floats (the producer's `S·θ`, bit for bit).
+void spk_counts_to_floats(const int8_t *counts, float unit, float *out, long n);
 
 /// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns
 /// how many differences are non-zero (`ValueSlot.finishRow`).

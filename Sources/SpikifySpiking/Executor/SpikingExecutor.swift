@@ -17,6 +17,14 @@ import SpikifyCore
 /// Every result is the same as one run over the whole batch, because no sample's result depends on which others
 /// share its batch (``PackedLinear`` or ``GatheredLinear``, per-sample random keys), and the parts' statistics add up
 /// (``SpikingBatchResult``; `ExecutorLaneTests` compares lanes with one run field by field).
+/// Bytes of a ``SpikingExecutor``'s value state (``SpikingExecutor/valueStateBytes``).
+public struct ValueStateBytes: Sendable, Equatable {
+    /// Float totals kept between steps; totals kept as int8 counts.
+    public var totals = 0, countedTotals = 0
+    /// Increments kept by their values; the one shared increment buffer; the two scratch buffers of transient totals.
+    public var keptIncrements = 0, sharedIncrements = 0, transientTotals = 0
+}
+
 public final class SpikingExecutor {
     public let graph: SpikingGraph
     public let capacity: Int
@@ -33,15 +41,17 @@ public final class SpikingExecutor {
     package var transientValues: Int {
         lanes.first?.transientValues ?? slots.filter(\.totalIsTransient).count
     }
-    /// Bytes of the values' state at this batch capacity: totals kept between steps, increments kept by their
-    /// values, the one shared increment buffer (``ValueSlot/sharesIncrements``) and the two scratch buffers of the
-    /// transient totals (``ValueSlot/totalIsTransient``); operators' own state (levels, counts, scratch) not included.
-    public var valueStateBytes: (totals: Int, keptIncrements: Int, sharedIncrements: Int, transientTotals: Int) {
+    /// Bytes of the values' state at this batch capacity: float totals kept between steps, totals kept as int8
+    /// counts (``ValueSlot/counts``), increments kept by their values, the one shared increment buffer
+    /// (``ValueSlot/sharesIncrements``) and the two scratch buffers of the transient totals
+    /// (``ValueSlot/totalIsTransient``); operators' own state (levels, counts, scratch) not included.
+    public var valueStateBytes: ValueStateBytes {
         if !lanes.isEmpty {
-            var sum = (totals: 0, keptIncrements: 0, sharedIncrements: 0, transientTotals: 0)
+            var sum = ValueStateBytes()
             for lane in lanes {
                 let bytes = lane.valueStateBytes
                 sum.totals += bytes.totals
+                sum.countedTotals += bytes.countedTotals
                 sum.keptIncrements += bytes.keptIncrements
                 sum.sharedIncrements += bytes.sharedIncrements
                 sum.transientTotals += bytes.transientTotals
@@ -49,13 +59,18 @@ public final class SpikingExecutor {
             return sum
         }
         let float = MemoryLayout<Float>.size
-        let totals = slots.filter { !$0.totalIsTransient }.reduce(0) { $0 + $1.total.count * float }
-        let kept = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
-        let shared = slots.first(where: \.sharesIncrements).map { $0.increment.count * float } ?? 0
+        var bytes = ValueStateBytes()
+        bytes.totals = slots.filter { !$0.totalIsTransient }.reduce(0) { $0 + $1.total.count * float }
+        bytes.countedTotals = slots.reduce(0) { $0 + ($1.counts?.count ?? 0) }
+        bytes.keptIncrements = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
+        bytes.sharedIncrements = slots.first(where: \.sharesIncrements).map { $0.increment.count * float } ?? 0
         var transient = [ObjectIdentifier: Int]()  // the two buffers, each once
         for slot in slots where slot.totalIsTransient { transient[ObjectIdentifier(slot.total)] = slot.total.count * float }
-        return (totals, kept, shared, transient.values.reduce(0, +))
+        bytes.transientTotals = transient.values.reduce(0, +)
+        return bytes
     }
+    /// How many values keep their totals as int8 counts (``ValueSlot/counts``).
+    package var countedValues: Int { lanes.first?.countedValues ?? slots.filter { $0.counts != nil }.count }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
     public var timesOperators = false { didSet { for lane in lanes { lane.timesOperators = timesOperators } } }
@@ -133,9 +148,10 @@ public final class SpikingExecutor {
             transientBuffer[v] = transientTotals[next]
             next = 1 - next
         }
+        let units = try Self.valuesWithCountedTotals(graph, specs: specs)
         let slots = graph.values.indices.map { v in
             ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
-                      transientTotal: transientBuffer[v], countsEvents: counted[v])
+                      transientTotal: transientBuffer[v], countUnit: units[v], countsEvents: counted[v])
         }
         self.slots = slots
         let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants,
@@ -189,6 +205,24 @@ public final class SpikingExecutor {
         }
     }
 
+    /// The unit θ of each value whose totals are kept as int8 counts (``ValueSlot/counts``; nil for the others): its
+    /// producer's outputs are counts of θ (``OperatorSpec/countedOutputUnit(_:)``), it is neither the graph's input
+    /// nor its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph
+    /// at up to 256 levels these are the outputs of every ST-BIF+ layer.
+    static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [Float?] {
+        var units = [Float?](repeating: nil, count: graph.values.count)
+        for (i, node) in graph.nodes.enumerated() {
+            guard let unit = try specs[i].countedOutputUnit(NodeContext(index: i, node: node, graph: graph)) else {
+                continue
+            }
+            for v in node.outputs where v != graph.input && v != graph.output { units[v] = unit }
+        }
+        for (node, spec) in zip(graph.nodes, specs) where !spec.readsCountedInputs {
+            for v in node.inputs { units[v] = nil }
+        }
+        return units
+    }
+
     /// Values whose producer counts their non-zero increments (``OperatorSpec/countsOutputEvents``).
     static func valuesCountingEvents(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
         var counted = [Bool](repeating: false, count: graph.values.count)
@@ -216,7 +250,11 @@ public final class SpikingExecutor {
         guard slots.indices.contains(value), (1...capacity).contains(batch), !slots[value].totalIsTransient else {
             return nil
         }
-        return Array(UnsafeBufferPointer(start: slots[value].total.pointer, count: batch * slots[value].info.perSample))
+        let slot = slots[value]
+        return [Float](unsafeUninitializedCapacity: batch * slot.info.perSample) { buffer, count in
+            slot.loadRows(0, count: batch * slot.info.rows, into: buffer.baseAddress!)
+            count = batch * slot.info.perSample
+        }
     }
 
     /// Runs one batch (at most `capacity` images `[B, C, H, W]`) for up to `timesteps` steps.

@@ -19,6 +19,11 @@ import SpikifySIMD
 /// **Transient totals** (``totalIsTransient``): a value read only by the operator that steps right after its
 /// producer, and only in the rows flagged changed, keeps no totals between steps: `total` is one of two scratch
 /// buffers the executor shares among such values, and every row the producer writes is flagged changed.
+///
+/// **Counted totals** (``counts``): a value whose totals are integer counts S times a unit θ (an ST-BIF+ layer's
+/// output `S·θ`), read only by operators that can read them so, keeps one byte per element instead of a float;
+/// readers get the floats from ``loadRows(_:count:into:)`` or ``rows(_:count:scratch:)``, the same `S·θ` the producer
+/// would have stored.
 package final class ValueSlot: @unchecked Sendable {
     package let info: ValueInfo
     package let total: FloatBuffer
@@ -50,20 +55,28 @@ package final class ValueSlot: @unchecked Sendable {
     /// changed without comparing it with a previous total (a flag means "may have changed"); the events such a
     /// producer counts are then the row widths, an upper bound no reader uses. The increments are shared as well.
     package let totalIsTransient: Bool
+    /// The totals as int8 counts of ``countUnit`` (nil: kept as floats in `total`, which is empty otherwise).
+    package let counts: ScalarBuffer<Int8>?
+    /// The unit θ of ``counts``: a total is `Float(count)·θ`.
+    package let countUnit: Float
 
     /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
     /// that shared buffer (``sharesIncrements``); with `transientTotal` (as large) so are the totals
-    /// (``totalIsTransient``, which needs shared increments).
+    /// (``totalIsTransient``, which needs shared increments); with `countUnit` the totals are int8 counts of it
+    /// (``counts``).
     package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, transientTotal: FloatBuffer? = nil,
-                 countsEvents: Bool = false) {
+                 countUnit: Float? = nil, countsEvents: Bool = false) {
         self.countsEvents = countsEvents
         self.info = info
         for buffer in [sharedIncrement, transientTotal].compactMap({ $0 }) {
             precondition(buffer.count >= batch * info.perSample, "shared buffer too small")
         }
         precondition(transientTotal == nil || sharedIncrement != nil, "transient totals need shared increments")
-        total = transientTotal ?? FloatBuffer(count: batch * info.perSample)
+        precondition(transientTotal == nil || countUnit == nil, "counted totals are kept")
+        total = transientTotal ?? FloatBuffer(count: countUnit == nil ? batch * info.perSample : 0)
         totalIsTransient = transientTotal != nil
+        counts = countUnit.map { _ in ScalarBuffer<Int8>(count: batch * info.perSample) }
+        self.countUnit = countUnit ?? 1
         increment = sharedIncrement ?? FloatBuffer(count: batch * info.perSample)
         sharesIncrements = sharedIncrement != nil
         rowFlags = ScalarBuffer<UInt8>(count: batch * info.rows)
@@ -72,6 +85,7 @@ package final class ValueSlot: @unchecked Sendable {
     /// Zero totals and increments (a new batch).
     package func reset() {
         if !totalIsTransient { total.zero() }
+        counts?.zero()
         if !sharesIncrements { increment.zero() }
         rowFlags.zero()
         stepEvents = 0
@@ -96,6 +110,28 @@ package final class ValueSlot: @unchecked Sendable {
         let n = info.rows, f = rowFlags.pointer + s * n
         for r in 0..<n where f[r] != 0 { return true }
         return false
+    }
+
+    // MARK: reading totals
+
+    /// Writes the totals of rows `first..<first + count` (batch rows) as floats into `out` (`count × width`).
+    @inline(__always) package func loadRows(_ first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let w = info.width
+        if let counts {
+            spk_counts_to_floats(counts.pointer + first * w, countUnit, out, count * w)
+        } else {
+            out.update(from: total.pointer + first * w, count: count * w)
+        }
+    }
+
+    /// The totals of rows `first..<first + count` as floats: in place where they are kept as floats, else loaded
+    /// into `scratch` (`count × width`), which is returned.
+    @inline(__always) package func rows(_ first: Int, count: Int, scratch: UnsafeMutablePointer<Float>)
+        -> UnsafeMutablePointer<Float>
+    {
+        guard counts != nil else { return total.pointer + first * info.width }
+        loadRows(first, count: count, into: scratch)
+        return scratch
     }
 
     // MARK: whole-batch updates
@@ -278,7 +314,11 @@ package final class ValueSlot: @unchecked Sendable {
     }
 
     package func moveSample(from: Int, to: Int) {
-        if !totalIsTransient { total.moveBlock(from: from, to: to, size: info.perSample) }
+        if let counts {
+            counts.moveBlock(from: from, to: to, size: info.perSample)
+        } else if !totalIsTransient {
+            total.moveBlock(from: from, to: to, size: info.perSample)
+        }
         if !sharesIncrements { increment.moveBlock(from: from, to: to, size: info.perSample) }
         rowFlags.moveBlock(from: from, to: to, size: info.rows)
     }

@@ -36,6 +36,7 @@ package enum PatchifySpec: TotalOperatorSpec {
 /// `linear`: `Y = W·X̂ + b` on totals; tensors `weight` `[out, in]` and optional `bias` `[out]`.
 package enum LinearSpec: OperatorSpec {
     package static let kind = "linear"
+    package static var readsCountedInputs: Bool { true }
     /// It reads its input's increments only to count its input events (or takes the producer's count); its own
     /// output is a total (rewritten rows).
     package static var keepsOutputIncrements: Bool { false }
@@ -61,6 +62,7 @@ package enum LinearSpec: OperatorSpec {
 /// `embed_tokens`: prepends the class token (tensor `class_token` `[D]`, optional) and adds `position` `[N, D]`.
 package enum EmbedTokensSpec: TotalOperatorSpec {
     package static let kind = "embed_tokens"
+    package static var readsCountedInputs: Bool { true }
     package struct Parameters { let classToken: Tensor?, position: Tensor }
 
     package static func parameters(_ n: NodeContext) throws -> Parameters {
@@ -81,6 +83,7 @@ package enum EmbedTokensSpec: TotalOperatorSpec {
 /// `add`: elementwise sum of two values of the output's shape (a residual connection).
 package enum AddSpec: TotalOperatorSpec {
     package static let kind = "add"
+    package static var readsCountedInputs: Bool { true }
     package static func parameters(_ n: NodeContext) throws {
         try n.arity(inputs: 2)
         let y = n.output()

@@ -63,6 +63,8 @@ final class LinearOperator: SynapticOperator {
             let padded = rows + Parallel.workers * largest
             scratch.reserve(Self.gatheredInput, count: padded * weights.inFeatures)
             scratch.reserve(Self.gatheredOutput, count: padded * weights.outFeatures)
+        } else if input.counts != nil {  // one call per sample, on the floats of the input's counts
+            scratch.reserve(Self.gatheredInput, count: rows * weights.inFeatures)
         }
         changedRows = ScalarBuffer<Int>(count: rows)
         changedSamples = ScalarBuffer<UInt8>(count: runtime.capacity)
@@ -106,7 +108,7 @@ final class LinearOperator: SynapticOperator {
         let shares = Swift.min(Parallel.available, Swift.max(1, m / Self.packedRowsPerShare))
         let x = SendablePointer(scratch.buffer(Self.gatheredInput).pointer)
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
-        let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
+        let rows = SendablePointer(changedRows.pointer), input = input
         let w = SendablePointer(weights.weight.pointer), b = bias.orNil.map { SendablePointer($0) }
         let direct = output.sharesIncrements, totals = SendablePointer(output.total.pointer), output = output
         let panels = PackedLinear.panels(outFeatures: n)
@@ -114,10 +116,13 @@ final class LinearOperator: SynapticOperator {
             for share in chunk {
                 let lo = m * share / shares, hi = m * (share + 1) / shares, size = hi - lo
                 let consecutive = rows.base[hi - 1] - rows.base[lo] == size - 1
-                if !consecutive {
-                    for i in lo..<hi { (x.base + i * k).update(from: source.base + rows.base[i] * k, count: k) }
+                let a: UnsafeMutablePointer<Float>
+                if consecutive {  // in place, or the floats of counts
+                    a = input.rows(rows.base[lo], count: size, scratch: x.base + lo * k)
+                } else {
+                    for i in lo..<hi { input.loadRows(rows.base[i], count: 1, into: x.base + i * k) }
+                    a = x.base + lo * k
                 }
-                let a = consecutive ? source.base + rows.base[lo] * k : x.base + lo * k
                 let inPlace = direct && consecutive  // the call's output rows are the totals' rows
                 let c = inPlace ? totals.base + rows.base[lo] * n : y.base + lo * n
                 spk_packed_linear(a, size, k, w.base, b?.base, n, 0, panels, c)
@@ -155,7 +160,7 @@ final class LinearOperator: SynapticOperator {
         let shares = Swift.min(Parallel.available, Swift.max(1, m / callSizes[0]))
         let x = SendablePointer(scratch.buffer(Self.gatheredInput).pointer)
         let y = SendablePointer(scratch.buffer(Self.gatheredOutput).pointer)
-        let source = SendablePointer(input.total.pointer), rows = SendablePointer(changedRows.pointer)
+        let rows = SendablePointer(changedRows.pointer), input = input
         let w = SendablePointer(weights.weight.pointer), b = bias.orNil.map { SendablePointer($0) }, output = output
         let direct = output.sharesIncrements, totals = SendablePointer(output.total.pointer)
         Parallel.forChunks(shares) { chunk in
@@ -167,12 +172,12 @@ final class LinearOperator: SynapticOperator {
                     let last = first + size - 1
                     let a: UnsafePointer<Float>
                     let consecutive = last < hi && rows.base[last] - rows.base[first] == size - 1
-                    if consecutive {
-                        a = UnsafePointer(source.base + rows.base[first] * k)
+                    if consecutive {  // in place, or the floats of counts
+                        a = UnsafePointer(input.rows(rows.base[first], count: size, scratch: x.base + slot * k))
                     } else {
                         for i in 0..<size {
                             let r = rows.base[first + i < hi ? first + i : lo]
-                            (x.base + (slot + i) * k).update(from: source.base + r * k, count: k)
+                            input.loadRows(r, count: 1, into: x.base + (slot + i) * k)
                         }
                         a = UnsafePointer(x.base + slot * k)
                     }
@@ -191,13 +196,15 @@ final class LinearOperator: SynapticOperator {
     /// One call per sample with a changed row, as the reference network makes, samples spread over the cores.
     private func perSample(batch: Int) {
         let rows = input.info.rows, k = inFeatures, n = outFeatures
-        let x = SendablePointer(input.total.pointer), y = SendablePointer(output.total.pointer)
+        let y = SendablePointer(output.total.pointer), input = input
+        let scratch = input.counts == nil ? nil : SendablePointer(self.scratch.buffer(Self.gatheredInput).pointer)
         let w = SendablePointer(weights.weight.pointer), b = bias.orNil.map { SendablePointer($0) }
         let changed = SendablePointer(changedSamples.pointer), output = output
         Parallel.forChunks(batch) { samples in
             for s in samples where changed.base[s] != 0 {
                 output.beginSample(s)
-                Kernels.linear(x.base + s * rows * k, rows: rows, inFeatures: k, weight: w.base, bias: b?.base,
+                let x = input.rows(s * rows, count: rows, scratch: (scratch?.base ?? input.total.pointer) + s * rows * k)
+                Kernels.linear(x, rows: rows, inFeatures: k, weight: w.base, bias: b?.base,
                                outFeatures: n, into: y.base + s * rows * n)
                 output.finishSample(s)
             }

@@ -35,20 +35,23 @@ final class PatchifyOperator: SpikingOperator {
 final class EmbedTokensOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let classToken: FloatBuffer, position: FloatBuffer
+    /// One sample of the input as floats, where it keeps counts (``ValueSlot/counts``).
+    private let sample: FloatBuffer
 
     init(input: ValueSlot, output: ValueSlot, classToken: Tensor?, position: Tensor) {
         self.input = input
         self.output = output
         self.classToken = FloatBuffer(classToken?.scalars ?? [])
         self.position = FloatBuffer(position.scalars)
+        sample = FloatBuffer(count: input.counts == nil ? 0 : input.info.perSample)
     }
 
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let x = input.total.pointer, y = output.total.pointer
+        let y = output.total.pointer, rows = input.info.rows
         output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { s in
-            ViTForward.embedTokens(x + s * input.info.perSample, batch: 1, patches: input.info.rows,
+            ViTForward.embedTokens(input.rows(s * rows, count: rows, scratch: sample.pointer), batch: 1, patches: rows,
                                    width: output.info.width, classToken: classToken.orNil, position: position.pointer,
                                    into: y + s * output.info.perSample)
         }
@@ -68,15 +71,27 @@ final class AddOperator: SpikingOperator {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard lhs.changed || rhs.changed || t == 0 else { output.keep(batch: batch); return }
-        let a = SendablePointer(lhs.total.pointer), b = SendablePointer(rhs.total.pointer)
         let w = output.info.width
         let lhs = lhs, rhs = rhs, output = output
         output.beginStep(batch: batch)
         Parallel.forChunks(batch * output.info.rows, minimumPerChunk: 64) { rows in
             for r in rows where t == 0 || lhs.rowChanged(r) || rhs.rowChanged(r) {
                 _ = output.rewriteRow(r) { y in
-                    let a = a.base + r * w, b = b.base + r * w
-                    for i in 0..<w { y[i] = a[i] + b[i] }
+                    if lhs.counts == nil && rhs.counts == nil {
+                        let a = lhs.total.pointer + r * w, b = rhs.total.pointer + r * w
+                        for i in 0..<w { y[i] = a[i] + b[i] }
+                        return
+                    }
+                    // Inputs kept as counts (ValueSlot.counts): the right one's floats into y first, the left
+                    // one's as S·θ element by element (the same floats, and a + b = b + a).
+                    rhs.loadRows(r, count: 1, into: y)
+                    if let counts = lhs.counts {
+                        let c = counts.pointer + r * w, unit = lhs.countUnit
+                        for i in 0..<w { y[i] = Float(c[i]) * unit + y[i] }
+                    } else {
+                        let a = lhs.total.pointer + r * w
+                        for i in 0..<w { y[i] = a[i] + y[i] }
+                    }
                 }
             }
         }

@@ -38,6 +38,14 @@ package protocol OperatorSpec {
     /// sample updates, or whole rows) without reading what the total was before, and reads nothing of it elsewhere.
     /// Default false; true for ``TotalOperatorSpec``s.
     static var writesOutputTotalsAfresh: Bool { get }
+    /// Whether the operator reads its inputs' totals only through ``ValueSlot/loadRows(_:count:into:)`` and
+    /// ``ValueSlot/rows(_:count:scratch:)``, so that an input may keep them as counts (``ValueSlot/counts``).
+    /// Default false.
+    static var readsCountedInputs: Bool { get }
+    /// The unit θ when every output total is an integer count within −128…127 times θ (the output may then keep
+    /// int8 counts, ``ValueSlot/counts``, where all its readers ``readsCountedInputs``, and the operator must write
+    /// them there); nil (the default) otherwise.
+    static func countedOutputUnit(_ parameters: Parameters) -> Float?
 }
 
 extension OperatorSpec {
@@ -47,6 +55,8 @@ extension OperatorSpec {
     package static var countsOutputEvents: Bool { false }
     package static var readsChangedInputRowsOnly: Bool { false }
     package static var writesOutputTotalsAfresh: Bool { false }
+    package static var readsCountedInputs: Bool { false }
+    package static func countedOutputUnit(_ parameters: Parameters) -> Float? { nil }
 }
 
 /// Operators on totals (SpikeZIP-TF's and the core's): they read only their inputs' totals and row flags and
@@ -207,6 +217,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
     package let countsOutputEvents: Bool
     package let readsChangedInputRowsOnly: Bool
     package let writesOutputTotalsAfresh: Bool
+    package let readsCountedInputs: Bool
+    package let countedOutputUnit: (NodeContext) throws -> Float?
 
     package init<S: OperatorSpec>(_ spec: S.Type) {
         kind = S.kind
@@ -217,6 +229,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
         countsOutputEvents = S.countsOutputEvents
         readsChangedInputRowsOnly = S.readsChangedInputRowsOnly
         writesOutputTotalsAfresh = S.writesOutputTotalsAfresh
+        readsCountedInputs = S.readsCountedInputs
+        countedOutputUnit = { S.countedOutputUnit(try S.parameters($0)) }
         validate = { _ = try S.parameters($0) }
         instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
     }

@@ -4,11 +4,11 @@ import XCTest
 @testable import SpikifyModel
 @testable import SpikifySpiking
 
-/// Values whose totals are not kept between steps (``ValueSlot/totalIsTransient``, docs/architecture.md): which
-/// ones, and what a slot of such a value does. That the settled SNN still equals the QANN bit for bit is asserted
-/// by the exactness tests (`SpikeZIPTests`, `GatheredLinearTests.testBundledQANNSettlesBitForBit`), which run with
-/// them.
-final class TransientTotalsTests: XCTestCase {
+/// How values keep their state (docs/architecture.md): totals not kept between steps (``ValueSlot/totalIsTransient``)
+/// and totals kept as int8 counts (``ValueSlot/counts``): which values, and what their slots do. That the settled SNN
+/// still equals the QANN bit for bit is asserted by the exactness tests (`SpikeZIPTests`, `BurstTests`,
+/// `GatheredLinearTests.testBundledQANNSettlesBitForBit`), which run with both.
+final class ValueStateTests: XCTestCase {
     /// In a SpikeZIP-TF graph exactly the inputs of the ST-BIF+ layers, the attention scores (read only by the
     /// softmax after them) and the pooled token (read only by the final LayerNorm) keep no totals; in MST and STA
     /// graphs, whose operators read whole inputs, none.
@@ -22,19 +22,58 @@ final class TransientTotalsTests: XCTestCase {
         let expected = inputs(of: STBIFSpec.kind).union(inputs(of: SoftmaxDiffSpec.kind)).union([pooled])
         XCTAssertEqual(Set(g.values.indices.filter { transient[$0] }), expected)
         XCTAssertEqual(expected.count, 1 + 4 * 11 + 1 + 1)  // patch embedding; per block 10 neuron inputs and the scores; pooled; final norm
-        // They are a large share of the state: the totals kept at a batch of 4 shrink by their size.
+        // Every ST-BIF+ output keeps its totals as int8 counts of its threshold (16 levels fit), nothing else does.
+        let units = try SpikingExecutor.valuesWithCountedTotals(g, specs: try g.validatedSpecs())
+        let neurons = g.nodes.filter { $0.kind == STBIFSpec.kind }
+        XCTAssertEqual(Set(g.values.indices.filter { units[$0] != nil }), Set(neurons.flatMap(\.outputs)))
+        for node in neurons {
+            guard case .number(let theta)? = node.attributes["threshold"] else { return XCTFail("no threshold") }
+            XCTAssertEqual(units[node.outputs[0]], Float(theta))
+        }
+        // Together a large share of the state: the float totals kept at a batch of 4 shrink by their size.
         let executor = try SpikingExecutor(graph: g, batchCapacity: 4, lanes: 1)
         XCTAssertEqual(executor.transientValues, expected.count)
-        let all = g.values.reduce(0) { $0 + $1.perSample } * 4 * MemoryLayout<Float>.size
-        let passing = expected.reduce(0) { $0 + g.values[$1].perSample } * 4 * MemoryLayout<Float>.size
-        let largest = expected.map { g.values[$0].perSample }.max()! * 4 * MemoryLayout<Float>.size
-        XCTAssertEqual(executor.valueStateBytes.totals, all - passing)
+        XCTAssertEqual(executor.countedValues, neurons.count)
+        let elements = { (values: [Int]) in values.reduce(0) { $0 + g.values[$1].perSample } * 4 }
+        let counted = elements(g.values.indices.filter { units[$0] != nil })
+        let float = MemoryLayout<Float>.size
+        XCTAssertEqual(executor.valueStateBytes.totals,
+                       (elements(Array(g.values.indices)) - elements(Array(expected)) - counted) * float)
+        XCTAssertEqual(executor.valueStateBytes.countedTotals, counted)
+        let largest = expected.map { g.values[$0].perSample }.max()! * 4 * float
         XCTAssertEqual(executor.valueStateBytes.transientTotals, 2 * largest)
 
         let mst = try ConversionMethods.convert(try ViTImporter.load(Fixtures.bundled("vit-mnist-mst16.h5")),
                                                 method: "mst", options: ConversionOptions())
         XCTAssertFalse(SpikingExecutor.valuesWithTransientTotals(mst.graph, specs: try mst.graph.validatedSpecs())
             .contains(true))
+        XCTAssertFalse(try SpikingExecutor.valuesWithCountedTotals(mst.graph, specs: try mst.graph.validatedSpecs())
+            .contains { $0 != nil })
+    }
+
+    /// A counted slot reads back `Float(S)·θ`, the float its producer would have stored, in place of a copy or
+    /// into the scratch it is given; its counts move with their sample and reset to zero.
+    func testACountedSlotReadsCountsTimesTheUnit() {
+        let info = ValueInfo(name: "s", rows: 2, width: 3), theta: Float = 0.3
+        let slot = ValueSlot(info, batch: 2, countUnit: theta)
+        let plain = ValueSlot(info, batch: 2)
+        XCTAssertEqual(slot.total.count, 0)
+        let counts: [Int8] = [-128, -3, 0, 1, 7, 127, 2, -1, 5, 0, 9, -9]
+        for (i, c) in counts.enumerated() {
+            slot.counts![i] = c
+            plain.total[i] = Float(c) * theta
+        }
+        var out = [Float](repeating: .nan, count: 12), scratch = [Float](repeating: .nan, count: 6)
+        slot.loadRows(0, count: 4, into: &out)
+        XCTAssertEqual(out.map(\.bitPattern), plain.total.array.map(\.bitPattern))
+        let loaded = scratch.withUnsafeMutableBufferPointer { slot.rows(1, count: 2, scratch: $0.baseAddress!) }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: loaded, count: 6)).map(\.bitPattern),
+                       Array(plain.total.array[3..<9]).map(\.bitPattern))
+        XCTAssertTrue(plain.rows(1, count: 2, scratch: &scratch) == plain.total.pointer + 3)  // floats: in place
+        slot.moveSample(from: 1, to: 0)
+        XCTAssertEqual(Array(slot.counts!.array[0..<6]), Array(counts[6..<12]))
+        slot.reset()
+        XCTAssertEqual(slot.counts!.array, [Int8](repeating: 0, count: 12))
     }
 
     /// A transient slot flags every row its producer writes, also when the new total equals what the shared buffer
