@@ -116,7 +116,7 @@ final class NeuronTests: XCTestCase {
     func testLevelRuleEqualsTheMembraneRule() {
         var rng = SplitMix(state: 71)
         var inexact = 0
-        for _ in 0..<200_000 {
+        for _ in 0..<100_000 {
             let levels = Int32.random(in: 2...64, using: &rng)
             let signed = Bool.random(using: &rng)
             let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
@@ -139,14 +139,14 @@ final class NeuronTests: XCTestCase {
             }
             // Both rules settle on the level (a NaN drive: wherever the count is).
             var a = count, b = count
-            for _ in 0..<200 {
+            for _ in 0...(upper - lower + 1) {  // enough steps for single spikes from any count
                 a += STBIFNeuron.fireAtLevel(level, count: a, lower: lower, burst: burst)
                 b += STBIFNeuron.fire(d - Float(b), count: b, lower: lower, upper: upper, burst: burst)
             }
             XCTAssertEqual(a, d.isNaN ? count : level)
             XCTAssertEqual(b, a, "x \(x) θ \(theta) S \(count) B \(burst)")
         }
-        XCTAssertLessThan(inexact, 20_000)  // (burst spikes on large or far inputs) most cases compared spike by spike
+        XCTAssertLessThan(inexact, 10_000)  // (burst spikes on large or far inputs) most cases compared spike by spike
         XCTAssertEqual(STBIFNeuron.settleLevel(drive: .nan, lower: -8, upper: 7), -9)
         XCTAssertEqual(STBIFNeuron.settleLevel(drive: -0.0, lower: -8, upper: 7), 0)
         XCTAssertEqual(STBIFNeuron.settleLevel(drive: 9e30, lower: 0, upper: 15), 15)

@@ -45,6 +45,23 @@ final class SpikeZIPTests: XCTestCase {
         }
     }
 
+    /// Beyond 256 levels counts and levels no longer fit in a byte: the layers keep int32 levels and float output
+    /// totals (counts recovered from them), and the settled SNN still equals the QANN bit for bit; at 32 levels the
+    /// same model runs on one-byte levels and counts (above).
+    func testSettledSNNEqualsQANNBeyondOneByteLevels() throws {
+        let (c, data) = try converted("timm_gelu_token", steps: .calibrate(.mse), levels: 300)
+        let specs = try c.graph.validatedSpecs()
+        XCTAssertFalse(try SpikingExecutor.valuesWithCountedTotals(c.graph, specs: specs).contains { $0 != nil })
+        XCTAssertTrue(SpikingExecutor.valuesWithTransientTotals(c.graph, specs: specs).contains(true))
+        let qann = QuantizedViT(forward: ViTForward(c.model), plan: c.plan!).logits(data.images)
+        let run = try SpikingExecutor(graph: c.graph, batchCapacity: 4).run(data.batch(0..<4), timesteps: 1024)
+        XCTAssertTrue(run.settleSteps.allSatisfy { $0 != nil })
+        XCTAssertEqual(run.logits.scalars, qann.slice(rows: 0..<4).scalars)
+        let small = try converted("timm_gelu_token", steps: .calibrate(.mse), levels: 32).0
+        XCTAssertTrue(try SpikingExecutor.valuesWithCountedTotals(small.graph, specs: try small.graph.validatedSpecs())
+            .contains { $0 != nil })
+    }
+
     func testCalibratedQANNApproachesTheANNAsLevelsGrow() throws {
         let model = try ViTImporter.load(Fixtures.model("timm_gelu_token"))
         let data = try ImageDataset.load(Fixtures.data("timm_gelu_token"), for: model.config)
