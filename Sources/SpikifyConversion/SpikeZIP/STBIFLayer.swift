@@ -14,9 +14,10 @@ import SpikifySpiking
 /// rows whose input changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``,
 /// the membrane rule's spikes and settled count). So the layer reads its input only in changed rows, right after
 /// their producer wrote them, and the executor need not keep that input's totals between steps
-/// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is recovered from the output
-/// total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
-/// ``countsFromTotals(threshold:lower:upper:)``); other layers keep a count buffer.
+/// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the output itself where the
+/// output keeps int8 counts (``ValueSlot/counts``, up to 256 levels: ``STBIFSpec/countedOutputUnit(_:)``); else it is
+/// recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
+/// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
 /// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes the level and spike rules exactly
 /// (`NeuronTests` compares them neuron by neuron).
