@@ -6,17 +6,17 @@ import SpikifySpiking
 /// A layer of ST-BIF+ neurons over one value: the spiking replacement of one QANN quantizer (You et al., ICML 2024;
 /// docs/methods/spikezip.md), with burst spikes of up to B per step (docs/latency.md).
 ///
-/// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the
-/// incremental `u += x_t/θ; u −= k`), so that once the input settles the count is exactly
-/// `clamp(floor(X̂/θ + 0.5))` as the QANN computes it, for every B. The output increment is `k·θ`, its total `S·θ`.
-/// The layer keeps, per neuron, only that settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)`, in one byte where
-/// the bounds allow (``STBIFNeuron/settleLevel(drive:lower:upper:)``): it is recomputed from the input total in the
-/// rows whose input changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``,
-/// the membrane rule's spikes and settled count). So the layer reads its input only in changed rows, right after
-/// their producer wrote them, and the executor need not keep that input's totals between steps
+/// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the incremental
+/// `u += x_t/θ; u −= k`), so that once the input settles the count is exactly `clamp(floor(X̂/θ + 0.5))` as the QANN
+/// computes it, for every B. The output increment is `k·θ`, its total `S·θ`. The layer keeps, per neuron, only that
+/// settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)`, in one byte where the bounds allow
+/// (``STBIFNeuron/settleLevel(drive:lower:upper:)``): it is recomputed from the input total in the rows whose input
+/// changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, the membrane
+/// rule's spikes and settled count). So the layer reads its input only in changed rows, right after their producer
+/// wrote them, and the executor need not keep that input's totals between steps
 /// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the output itself where the
-/// output keeps int8 counts (``ValueSlot/counts``, up to 256 levels: ``STBIFSpec/countedOutputUnit(_:)``); else it is
-/// recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
+/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutputUnit(_:)``); else
+/// it is recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
 /// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
 /// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes the level and spike rules exactly
@@ -105,8 +105,9 @@ final class STBIFLayer: SpikeEmitter {
         let x = SendablePointer(input.total.pointer)
         let y = output.counts == nil ? SendablePointer(output.total.pointer) : nil  // (else the counts are the totals)
         let dy = output.sharesIncrements ? nil : SendablePointer(output.increment.pointer)  // nobody reads them
-        let counts = (output.counts.map { UnsafeMutableRawPointer($0.pointer) }
-            ?? count.map { UnsafeMutableRawPointer($0.pointer) }).map { SendablePointer($0.assumingMemoryBound(to: UInt8.self)) }
+        let countBase = output.counts.map { UnsafeMutableRawPointer($0.pointer) }
+            ?? count.map { UnsafeMutableRawPointer($0.pointer) }
+        let counts = countBase.map { SendablePointer($0.assumingMemoryBound(to: UInt8.self)) }
         let countKind = countKind, countBytes = countBytes, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
@@ -128,7 +129,8 @@ final class STBIFLayer: SpikeEmitter {
                     }
                     let sums = spk_stbif_rows(changed ? x.base + r * w : nil,
                                               UnsafeMutableRawPointer(levels.base + r * w * levelBytes), levelBytes,
-                                              counts.map { UnsafeMutableRawPointer($0.base + r * w * countBytes) }, countKind,
+                                              counts.map { UnsafeMutableRawPointer($0.base + r * w * countBytes) },
+                                              countKind,
                                               y.map { $0.base + r * w }, dy.map { $0.base + r * w }, last - r, w,
                                               theta, lo, hi, b, fired.base + r)
                     emitted &+= Int(sums.spikes)

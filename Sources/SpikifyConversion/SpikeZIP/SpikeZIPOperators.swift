@@ -32,7 +32,8 @@ enum STBIFSpec: TotalOperatorSpec {
     /// counts from its output totals.
     static var readsChangedInputRowsOnly: Bool { true }
     static var writesOutputTotalsAfresh: Bool { false }
-    /// Its output totals are counts S·θ: int8 where the bounds fit (up to 256 levels), and the layer writes them there.
+    /// Its output totals are counts S·θ: int8 where the bounds fit (−128…127: signed quantizers up to 256 levels,
+    /// unsigned up to 128), and the layer writes them there.
     static func countedOutputUnit(_ p: Parameters) -> Float? {
         p.lower >= Int(Int8.min) && p.upper <= Int(Int8.max) ? p.threshold : nil
     }

@@ -141,7 +141,8 @@ public final class SpikingExecutor {
         // and that one gets the other buffer.
         let transient = Self.valuesWithTransientTotals(graph, specs: specs)
         let transientSize = graph.values.indices.filter { transient[$0] }.map { graph.values[$0].perSample }.max() ?? 0
-        let transientTotals = transientSize > 0 ? (0..<2).map { _ in FloatBuffer(count: transientSize * batchCapacity) } : []
+        let transientTotals = transientSize == 0 ? []
+            : (0..<2).map { _ in FloatBuffer(count: transientSize * batchCapacity) }
         var transientBuffer = [Int: FloatBuffer]()
         var order = graph.nodes.flatMap(\.outputs).filter { transient[$0] }.makeIterator(), next = 0
         while let v = order.next() {
@@ -206,9 +207,10 @@ public final class SpikingExecutor {
     }
 
     /// The unit θ of each value whose totals are kept as int8 counts (``ValueSlot/counts``; nil for the others): its
-    /// producer's outputs are counts of θ (``OperatorSpec/countedOutputUnit(_:)``), it is neither the graph's input
-    /// nor its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph
-    /// at up to 256 levels these are the outputs of every ST-BIF+ layer.
+    /// producer's outputs are counts of θ (``OperatorSpec/countedOutputUnit(_:)``), it is neither the graph's input nor
+    /// its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph whose
+    /// bounds fit in a byte (signed quantizers up to 256 levels, unsigned up to 128) these are the outputs of every
+    /// ST-BIF+ layer.
     static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [Float?] {
         var units = [Float?](repeating: nil, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
