@@ -14,7 +14,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     /// Per sample: whether a factor changed this step (1) or not (0).
     let changedSamples: ScalarBuffer<Int>
     /// The factors' totals as floats for this step's GEMMs: the totals themselves, or where a factor keeps counts
-    /// (``ValueSlot/counts``) a scratch buffer into which ``prepare(batch:all:)`` loads the changed samples.
+    /// (``ValueSlot/counts``) a scratch buffer into which ``prepare(batch:)`` loads the changed samples.
     private(set) var aTotals: UnsafeMutablePointer<Float>, bTotals: UnsafeMutablePointer<Float>
     let scratch: ScratchArena
 
@@ -37,9 +37,8 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
     }
 
     /// Called once per step before the per-(sample, head) products, after ``changedSamples`` is set: loads the
-    /// changed samples' counted factors as floats (subclasses may also scale a factor; `all`: every row, else only
-    /// rows of `a` that changed).
-    func prepare(batch: Int, all: Bool) {
+    /// changed samples' counted factors as floats (subclasses may also make an operand of a factor).
+    func prepare(batch: Int) {
         loadCounts(of: a, batch: batch)
         loadCounts(of: b, batch: batch)
     }
@@ -54,7 +53,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         }
     }
 
-    /// State of subclasses kept between steps moves with its sample (the base keeps none between steps).
+    /// Nothing is kept between steps but the output (which the executor moves).
     func moveSample(from: Int, to: Int) {}
 
     func step(_ s: StepContext) {
@@ -66,7 +65,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
             changedSamples[s] = changed ? 1 : 0
             if changed { output.beginSample(s) }
         }
-        prepare(batch: batch, all: t == 0)
+        prepare(batch: batch)
         let h = heads, changed = SendablePointer(changedSamples.pointer), output = output
         Parallel.forChunks(batch * h) { [self] items in
             for item in items where changed.base[item / h] != 0 { product(item / h, item % h) }
@@ -100,7 +99,7 @@ final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
 
     /// `scale · Q̂` and, where K̂ keeps counts, K̂'s floats, for the changed samples. (Q̂'s floats are not loaded
     /// separately: `scale · Q̂` is all the GEMM reads of it.)
-    override func prepare(batch: Int, all: Bool) {
+    override func prepare(batch: Int) {
         scaledQ = scratch.buffer(Self.scaledQueries).pointer
         let rows = a.info.rows, n = a.info.perSample, scale = scale
         for s in 0..<batch where changedSamples[s] != 0 {

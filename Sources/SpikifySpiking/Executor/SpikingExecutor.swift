@@ -1,6 +1,14 @@
 import Dispatch
 import SpikifyCore
 
+/// Bytes of a ``SpikingExecutor``'s value state (``SpikingExecutor/valueStateBytes``).
+public struct ValueStateBytes: Sendable, Equatable {
+    /// Float totals kept between steps; totals kept as int8 counts.
+    public var totals = 0, countedTotals = 0
+    /// Increments kept by their values; the one shared increment buffer; the two scratch buffers of transient totals.
+    public var keptIncrements = 0, sharedIncrements = 0, transientTotals = 0
+}
+
 /// Runs a ``SpikingGraph`` over timesteps for a batch of images, following the graph's
 /// ``SimulationSemantics``: how the image enters (once or every step), how the output is read (sum or mean), and
 /// whether a silent sample may leave early. After every step the read-out output gives a prediction, so one pass
@@ -17,14 +25,6 @@ import SpikifyCore
 /// Every result is the same as one run over the whole batch, because no sample's result depends on which others
 /// share its batch (``PackedLinear`` or ``GatheredLinear``, per-sample random keys), and the parts' statistics add up
 /// (``SpikingBatchResult``; `ExecutorLaneTests` compares lanes with one run field by field).
-/// Bytes of a ``SpikingExecutor``'s value state (``SpikingExecutor/valueStateBytes``).
-public struct ValueStateBytes: Sendable, Equatable {
-    /// Float totals kept between steps; totals kept as int8 counts.
-    public var totals = 0, countedTotals = 0
-    /// Increments kept by their values; the one shared increment buffer; the two scratch buffers of transient totals.
-    public var keptIncrements = 0, sharedIncrements = 0, transientTotals = 0
-}
-
 public final class SpikingExecutor {
     public let graph: SpikingGraph
     public let capacity: Int
@@ -144,10 +144,8 @@ public final class SpikingExecutor {
         let transientTotals = transientSize == 0 ? []
             : (0..<2).map { _ in FloatBuffer(count: transientSize * batchCapacity) }
         var transientBuffer = [Int: FloatBuffer]()
-        var order = graph.nodes.flatMap(\.outputs).filter { transient[$0] }.makeIterator(), next = 0
-        while let v = order.next() {
-            transientBuffer[v] = transientTotals[next]
-            next = 1 - next
+        for (n, v) in graph.nodes.flatMap(\.outputs).filter({ transient[$0] }).enumerated() {
+            transientBuffer[v] = transientTotals[n % 2]
         }
         let units = try Self.valuesWithCountedTotals(graph, specs: specs)
         let slots = graph.values.indices.map { v in

@@ -268,18 +268,13 @@ package final class ValueSlot: @unchecked Sendable {
     @inline(__always) package func rewriteRows(_ first: Int, count: Int, events: UnsafeMutablePointer<Int>,
                                                _ compute: (UnsafeMutablePointer<Float>) -> Void) {
         let w = info.width
-        if totalIsTransient {  // written in place, every row flagged
-            compute(total.pointer + first * w)
-            for i in 0..<count { events[i] = finishRow(first + i) }
-            return
-        }
-        if sharesIncrements {
+        if sharesIncrements && !totalIsTransient {
             let fresh = increment.pointer + first * w
             compute(fresh)
             for i in 0..<count { events[i] = updateRow(first + i, from: fresh + i * w) }  // writes no increments
             return
         }
-        for i in 0..<count { beginRow(first + i) }
+        for i in 0..<count { beginRow(first + i) }  // (transient totals: nothing to remember, every row flagged)
         compute(total.pointer + first * w)
         for i in 0..<count { events[i] = finishRow(first + i) }
     }

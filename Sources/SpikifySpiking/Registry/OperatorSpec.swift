@@ -30,9 +30,9 @@ package protocol OperatorSpec {
     static var countsOutputEvents: Bool { get }
     /// Whether the operator reads its inputs' totals only in the rows they flag changed at this step (at t = 0, when
     /// every producer writes every row, in all rows), only while it steps, and none of their increments or event
-    /// counts. An input whose one reader is such an operator,
-    /// stepping right after the input's producer, and whose producer ``writesOutputTotalsAfresh``, keeps no totals
-    /// between steps (``ValueSlot/totalIsTransient``). Default false.
+    /// counts. An input whose one reader is such an operator, stepping right after the input's producer, and whose
+    /// producer ``writesOutputTotalsAfresh``, keeps no totals between steps (``ValueSlot/totalIsTransient``).
+    /// Default false.
     static var readsChangedInputRowsOnly: Bool { get }
     /// Whether the operator writes its output's total in every row it flags changed (through ``ValueSlot``'s row and
     /// sample updates, or whole rows) without reading what the total was before, and reads nothing of it elsewhere.
