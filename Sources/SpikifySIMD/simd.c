@@ -211,6 +211,11 @@ void spk_counts_to_floats(const int8_t *counts, float unit, float *out, long n) 
 }
 
 SPK_CLONES
+void spk_table_lookup(const int8_t *codes, const float *table, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = table[codes[i]];
+}
+
+SPK_CLONES
 long spk_finish_row(const float *total, float *increment, long width) {
     long nonzero = 0;
     for (long j = 0; j < width; j++) {

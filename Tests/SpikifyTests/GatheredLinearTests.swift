@@ -124,9 +124,9 @@ final class GatheredLinearTests: XCTestCase {
     }
 
     /// Which values keep increments of their own (docs/performance.md, "Memory"): in the bundled QANN's graph only
-    /// the image, the logits and values a linear layer reads from a producer that does not count its events (the
-    /// patch embedding's input); the others, the ST-BIF+ (or GELU) outputs that feed linear layers included, share
-    /// one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN above, and every
+    /// the image, the logits and values a linear layer reads from a producer that does not count its events (none:
+    /// the patches' producer counts them too); the others, the ST-BIF+ (or GELU) outputs and the patches that feed
+    /// linear layers included, share one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN above, and every
     /// SpikeZIP-TF exactness and compaction test, run with this sharing.
     func testOnlyValuesNobodyReadsIncrementsOfShareTheirIncrementBuffer() throws {
         let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
@@ -134,7 +134,8 @@ final class GatheredLinearTests: XCTestCase {
         let g = c.graph
         let shared = SpikingExecutor.valuesSharingIncrements(g, specs: try g.validatedSpecs())
         let readByLinear = Set(g.nodes.filter { $0.kind == LinearSpec.kind }.flatMap(\.inputs))
-        let counting: Set = [STBIFSpec.kind, LayerNormDiffSpec.kind, SoftmaxDiffSpec.kind, ActivationDiffSpec.kind]
+        let counting: Set = [STBIFSpec.kind, LayerNormDiffSpec.kind, SoftmaxDiffSpec.kind, ActivationDiffSpec.kind,
+                             PatchifySpec.kind]
         let countedOutputs = Set(g.nodes.filter { counting.contains($0.kind) }.flatMap(\.outputs))
         XCTAssertFalse(readByLinear.isDisjoint(with: countedOutputs))
         for v in g.values.indices {
@@ -162,6 +163,13 @@ final class GatheredLinearTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThanOrEqual(checked, 4 * 4)  // qkv, proj, fc1, fc2 of 4 blocks
+        // The patch embedding's events, counted by patchify: at t = 0 the non-zero pixels (the patches tile the
+        // image), none after.
+        let embedding = try XCTUnwrap(run.layers.firstIndex { $0.name.hasPrefix("patch_embed") })
+        let pixels = images.batch(0..<4).scalars.filter { $0 != 0 }.count
+        XCTAssertGreaterThan(pixels, 0)
+        XCTAssertEqual((0..<run.stepsRun).map { run.stepLayerEvents[$0 * run.layers.count + embedding] },
+                       [pixels] + [Int](repeating: 0, count: run.stepsRun - 1))
         XCTAssertGreaterThan(run.layerEvents.reduce(0, +), 0)
 
         let mst = try ConversionMethods.convert(try ViTImporter.load(Fixtures.bundled("vit-mnist-mst16.h5")),

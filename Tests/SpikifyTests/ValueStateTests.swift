@@ -3,6 +3,7 @@ import XCTest
 @testable import SpikifyCore
 @testable import SpikifyModel
 @testable import SpikifySpiking
+import SpikifyEvaluation
 
 /// How values keep their state (docs/architecture.md): totals not kept between steps (``ValueSlot/totalIsTransient``)
 /// and totals kept as int8 counts (``ValueSlot/counts``): which values, and what their slots do. That the settled SNN
@@ -28,7 +29,7 @@ final class ValueStateTests: XCTestCase {
         XCTAssertEqual(Set(g.values.indices.filter { units[$0] != nil }), Set(neurons.flatMap(\.outputs)))
         for node in neurons {
             guard case .number(let theta)? = node.attributes["threshold"] else { return XCTFail("no threshold") }
-            XCTAssertEqual(units[node.outputs[0]], Float(theta))
+            XCTAssertEqual(units[node.outputs[0]]?.unit, Float(theta))
         }
         // Together a large share of the state: the float totals kept at a batch of 4 shrink by their size.
         let executor = try SpikingExecutor(graph: g, batchCapacity: 4, lanes: 1)
@@ -48,6 +49,64 @@ final class ValueStateTests: XCTestCase {
         XCTAssertFalse(SpikingExecutor.valuesWithTransientTotals(mst.graph, specs: try mst.graph.validatedSpecs())
             .contains(true))
         XCTAssertFalse(try SpikingExecutor.valuesWithCountedTotals(mst.graph, specs: try mst.graph.validatedSpecs())
+            .contains { $0 != nil })
+    }
+
+    /// Over fc1's counts the differential GELU is a table (``ValueSlot/countTable``): the MLPs' hidden values keep
+    /// nothing, their operator computes nothing, and a run equals, in logits, predictions and every statistic per
+    /// step, the run that computes them and keeps their float totals. Where the function repeats a value on the
+    /// counts' range (ReLU over a signed quantizer's counts), nothing is tabulated.
+    func testTheGELUOverCountsIsATableAndChangesNothing() throws {
+        let model = try ViTImporter.load(Fixtures.model("timm_gelu_token"))
+        let data = try ImageDataset.load(Fixtures.data("timm_gelu_token"), for: model.config)
+        let options = ConversionOptions(levels: 16, steps: .calibrate(.mse), calibrationImages: data.images)
+        let g = try ConversionMethods.convert(model, method: "spikezip", options: options).graph
+        let tables = try SpikingExecutor.valuesWithTabulatedTotals(g, specs: try g.validatedSpecs())
+        let gelus = g.nodes.filter { $0.kind == ActivationDiffSpec.kind }
+        XCTAssertEqual(gelus.count, model.config.depth)
+        XCTAssertEqual(Set(g.values.indices.filter { tables[$0] != nil }), Set(gelus.flatMap(\.outputs)))
+        for node in gelus {
+            let entry = try XCTUnwrap(tables[node.outputs[0]])
+            XCTAssertEqual(entry.source, node.inputs[0])
+            let fc1 = try XCTUnwrap(g.nodes.first { $0.outputs == node.inputs })
+            guard case .number(let theta)? = fc1.attributes["threshold"] else { return XCTFail("no threshold") }
+            for count in [-8, -1, 0, 1, 7] {  // one at a time: the same float as in a long row
+                var x = [Float(count) * Float(theta)]
+                Kernels.gelu(&x, count: 1)
+                XCTAssertEqual(entry.table[count + 128].bitPattern, x[0].bitPattern)
+            }
+        }
+
+        // The same graph on a registry whose activation declares no elementwise function: computed and kept.
+        let plain = OperatorRegistry()
+        for kind in OperatorRegistry.shared.kinds where kind != ActivationDiffSpec.kind {
+            try plain.register(try XCTUnwrap(OperatorRegistry.shared.spec(kind)))
+        }
+        try plain.register(ComputedActivationSpec.self)
+        let tabulated = try SpikingExecutor(graph: g, batchCapacity: 4, lanes: 1)
+        let computed = try SpikingExecutor(graph: g, batchCapacity: 4, registry: plain, lanes: 1)
+        XCTAssertEqual(tabulated.tabulatedValues, gelus.count)
+        XCTAssertEqual(computed.tabulatedValues, 0)
+        let hidden = gelus.reduce(0) { $0 + g.values[$1.outputs[0]].perSample } * 4 * MemoryLayout<Float>.size
+        XCTAssertEqual(tabulated.valueStateBytes.totals, computed.valueStateBytes.totals - hidden)
+        XCTAssertEqual(tabulated.valueStateBytes.countedTotals, computed.valueStateBytes.countedTotals)
+        let a = try tabulated.run(data.batch(0..<4), timesteps: 64)
+        let b = try computed.run(data.batch(0..<4), timesteps: 64)
+        XCTAssertTrue(b.settleSteps.allSatisfy { $0 != nil })
+        XCTAssertEqual(a.logits.scalars.map(\.bitPattern), b.logits.scalars.map(\.bitPattern))
+        XCTAssertEqual(a.predictions, b.predictions)
+        XCTAssertEqual(a.settleSteps, b.settleSteps)
+        XCTAssertEqual(a.stepSiteSpikes, b.stepSiteSpikes)
+        XCTAssertEqual(a.stepSiteEvents, b.stepSiteEvents)
+        XCTAssertEqual(a.stepLayerEvents, b.stepLayerEvents)
+        let fc2 = try XCTUnwrap(a.synapticEvents.first { $0.name.contains("mlp.fc2") })
+        XCTAssertGreaterThan(fc2.events, 0)
+
+        var relu = g
+        for i in relu.nodes.indices where relu.nodes[i].kind == ActivationDiffSpec.kind {
+            relu.nodes[i].attributes["activation"] = .string(Activation.relu.rawValue)
+        }
+        XCTAssertFalse(try SpikingExecutor.valuesWithTabulatedTotals(relu, specs: try relu.validatedSpecs())
             .contains { $0 != nil })
     }
 
@@ -110,5 +169,18 @@ final class ValueStateTests: XCTestCase {
                            slot === transient ? [false, false, false, true, true, true]
                                : [false, false, false, true, false, true])
         }
+    }
+}
+
+/// `spikezip.activation` without an elementwise function: the differential activation computed on float totals
+/// (what the executor did before tabulating it), for comparison.
+private enum ComputedActivationSpec: TotalOperatorSpec {
+    static let kind = ActivationDiffSpec.kind
+    static var readsCountedInputs: Bool { true }
+    static var countsOutputEvents: Bool { true }
+    static var readsChangedInputRowsOnly: Bool { true }
+    static func parameters(_ n: NodeContext) throws -> Activation { try ActivationDiffSpec.parameters(n) }
+    static func instantiate(_ a: Activation, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
+        ActivationDiffSpec.instantiate(a, n, r)
     }
 }

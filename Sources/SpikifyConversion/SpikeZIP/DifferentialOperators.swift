@@ -77,13 +77,20 @@ final class SoftmaxDiffOperator: RowDifferentialOperator, @unchecked Sendable {
     }
 }
 
-/// Differential activation: GELU (or ReLU) of the accumulated input.
+/// Differential activation: GELU (or ReLU) of the accumulated input. Where the executor reads the output through a
+/// table of the activation over the input's counts (``ValueSlot/countTable``; ``ActivationDiffSpec``'s
+/// `elementwiseFunction`), a step computes nothing: it passes on the input's row flags and event count.
 final class ActivationDiffOperator: RowDifferentialOperator, @unchecked Sendable {
     let activation: Activation
 
     init(input: ValueSlot, output: ValueSlot, activation: Activation) {
         self.activation = activation
         super.init(input: input, output: output)
+    }
+
+    override func step(_ s: StepContext) {
+        guard output.countTable != nil else { return super.step(s) }
+        output.mirror(input, batch: s.batch)
     }
 
     override func apply(rows first: Int, count: Int, into y: UnsafeMutablePointer<Float>) {

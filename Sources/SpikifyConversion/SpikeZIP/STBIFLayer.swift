@@ -15,7 +15,7 @@ import SpikifySpiking
 /// rule's spikes and settled count). So the layer reads its input only in changed rows, right after their producer
 /// wrote them, and the executor need not keep that input's totals between steps
 /// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the output itself where the
-/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutputUnit(_:)``); else
+/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutput(_:)``); else
 /// it is recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
 /// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
@@ -52,7 +52,7 @@ final class STBIFLayer: SpikeEmitter {
         self.lower = Int32(lower)
         self.upper = Int32(upper)
         self.burst = Int32(burst)
-        if output.counts != nil {  // the output's totals are these counts (STBIFSpec.countedOutputUnit)
+        if output.counts != nil {  // the output's totals are these counts (STBIFSpec.countedOutput)
             precondition(output.countUnit == threshold, "counted output of another unit")
             (count, countKind, countBytes) = (nil, SPK_COUNTS_INT8, 1)
         } else if Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) {

@@ -34,8 +34,9 @@ enum STBIFSpec: TotalOperatorSpec {
     static var writesOutputTotalsAfresh: Bool { false }
     /// Its output totals are counts S·θ: int8 where the bounds fit (−128…127: signed quantizers up to 256 levels,
     /// unsigned up to 128), and the layer writes them there.
-    static func countedOutputUnit(_ p: Parameters) -> Float? {
-        p.lower >= Int(Int8.min) && p.upper <= Int(Int8.max) ? p.threshold : nil
+    static func countedOutput(_ p: Parameters) -> CountedOutput? {
+        p.lower >= Int(Int8.min) && p.upper <= Int(Int8.max)
+            ? CountedOutput(unit: p.threshold, levels: p.lower...p.upper) : nil
     }
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 
@@ -100,6 +101,14 @@ enum ActivationDiffSpec: TotalOperatorSpec {
             throw n.fail("activation '\(name)' is not one of \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return a
+    }
+    /// GELU or ReLU element by element, with the operator's kernels (over the counts of an ST-BIF+ layer the GELU
+    /// is then a table, ``OperatorSpec/elementwiseFunction(_:)``).
+    static func elementwiseFunction(_ a: Activation) -> ElementwiseFunction? {
+        switch a {
+        case .gelu: { Kernels.gelu($0, count: $1) }
+        case .relu: { Kernels.relu($0, count: $1) }
+        }
     }
     static func instantiate(_ a: Activation, _ n: NodeContext, _ r: OperatorRuntime) -> any SpikingOperator {
         ActivationDiffOperator(input: r.slot(n.node.inputs[0]), output: r.slot(n.node.outputs[0]), activation: a)

@@ -49,6 +49,10 @@ spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, void
 /// `out[i] = counts[i]·unit`: totals kept as int8 counts of a unit, as floats (the producer's `S·θ`, bit for bit).
 void spk_counts_to_floats(const int8_t *counts, float unit, float *out, long n);
 
+/// `out[i] = table[codes[i]]` for n int8 codes, `table` pointing at the entry of code 0 (entries −128…127 around
+/// it): a value read through a table of its source's counts (`ValueSlot.countTable`).
+void spk_table_lookup(const int8_t *codes, const float *table, float *out, long n);
+
 /// A row rewritten in place: `increment[j] = total[j] − increment[j]` (the increment held the old total); returns
 /// how many differences are non-zero (`ValueSlot.finishRow`).
 long spk_finish_row(const float *total, float *increment, long width);

@@ -61,7 +61,7 @@ public final class SpikingExecutor {
         let float = MemoryLayout<Float>.size
         var bytes = ValueStateBytes()
         bytes.totals = slots.filter { !$0.totalIsTransient }.reduce(0) { $0 + $1.total.count * float }
-        bytes.countedTotals = slots.reduce(0) { $0 + ($1.counts?.count ?? 0) }
+        bytes.countedTotals = slots.filter { !$0.sharesCounts }.reduce(0) { $0 + ($1.counts?.count ?? 0) }
         bytes.keptIncrements = slots.filter { !$0.sharesIncrements }.reduce(0) { $0 + $1.increment.count * float }
         bytes.sharedIncrements = slots.first(where: \.sharesIncrements).map { $0.increment.count * float } ?? 0
         var transient = [ObjectIdentifier: Int]()  // the two buffers, each once
@@ -70,7 +70,11 @@ public final class SpikingExecutor {
         return bytes
     }
     /// How many values keep their totals as int8 counts (``ValueSlot/counts``).
-    package var countedValues: Int { lanes.first?.countedValues ?? slots.filter { $0.counts != nil }.count }
+    package var countedValues: Int {
+        lanes.first?.countedValues ?? slots.filter { $0.counts != nil && !$0.sharesCounts }.count
+    }
+    /// How many values read another value's counts through a table (``ValueSlot/countTable``).
+    package var tabulatedValues: Int { lanes.first?.tabulatedValues ?? slots.filter(\.sharesCounts).count }
     /// When true, ``run(_:samples:timesteps:compact:exitPolicy:)`` adds each operator's wall time to
     /// ``operatorSeconds`` under its kind (for profiles such as `spikify-bench --profile`).
     public var timesOperators = false { didSet { for lane in lanes { lane.timesOperators = timesOperators } } }
@@ -147,11 +151,20 @@ public final class SpikingExecutor {
         for (n, v) in graph.nodes.flatMap(\.outputs).filter({ transient[$0] }).enumerated() {
             transientBuffer[v] = transientTotals[n % 2]
         }
-        let units = try Self.valuesWithCountedTotals(graph, specs: specs)
-        let slots = graph.values.indices.map { v in
-            ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
-                      transientTotal: transientBuffer[v], countUnit: units[v], countsEvents: counted[v])
+        let countedOutputs = try Self.valuesWithCountedTotals(graph, specs: specs)
+        let tables = try Self.valuesWithTabulatedTotals(graph, specs: specs)
+        var made = [ValueSlot?](repeating: nil, count: graph.values.count)
+        for v in graph.values.indices where tables[v] == nil {  // (a tabulated value's source is made first)
+            made[v] = ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
+                                transientTotal: transientBuffer[v], countUnit: countedOutputs[v]?.unit,
+                                countsEvents: counted[v])
         }
+        for (v, tabulated) in tables.enumerated() {
+            guard let tabulated else { continue }
+            made[v] = ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
+                                countsEvents: counted[v], tabulating: made[tabulated.source]!, table: tabulated.table)
+        }
+        let slots = made.map { $0! }
         self.slots = slots
         let runtime = OperatorRuntime(slots: slots, capacity: batchCapacity, shared: constants,
                                       packedWeights: packedWeights)
@@ -209,10 +222,10 @@ public final class SpikingExecutor {
     /// its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph whose
     /// bounds fit in a byte (signed quantizers up to 256 levels, unsigned up to 128) these are the outputs of every
     /// ST-BIF+ layer.
-    static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [Float?] {
-        var units = [Float?](repeating: nil, count: graph.values.count)
+    static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [CountedOutput?] {
+        var units = [CountedOutput?](repeating: nil, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
-            guard let unit = try specs[i].countedOutputUnit(NodeContext(index: i, node: node, graph: graph)) else {
+            guard let unit = try specs[i].countedOutput(NodeContext(index: i, node: node, graph: graph)) else {
                 continue
             }
             for v in node.outputs where v != graph.input && v != graph.output { units[v] = unit }
@@ -221,6 +234,42 @@ public final class SpikingExecutor {
             for v in node.inputs { units[v] = nil }
         }
         return units
+    }
+
+    /// Values read through a table of another value's counts (``ValueSlot/countTable``): the one output of an
+    /// operator that computes a function f of its one input element by element (``OperatorSpec/elementwiseFunction(_:)``),
+    /// whose input keeps int8 counts (``valuesWithCountedTotals(_:specs:)``) from a producer that counts its events,
+    /// where f of the counts' range times their unit is finite, one-to-one and 0 at 0; the value is neither the
+    /// graph's input nor its output, keeps no increments or transient totals, and every reader ``readsCountedInputs``.
+    /// Each gets its source and the table of f over the counts −128…127 (made with the operator's own f, so each
+    /// entry is the float the operator would compute). In a SpikeZIP-TF graph with GELU these are the MLPs' hidden
+    /// values (the differential GELU after fc1's neurons), unless f repeats a value on the range.
+    static func valuesWithTabulatedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws
+        -> [(source: Int, table: [Float])?]
+    {
+        let counted = try valuesWithCountedTotals(graph, specs: specs)
+        let countsEvents = valuesCountingEvents(graph, specs: specs)
+        let shared = valuesSharingIncrements(graph, specs: specs)
+        let transient = valuesWithTransientTotals(graph, specs: specs)
+        var readable = [Bool](repeating: true, count: graph.values.count)  // every reader reads counts
+        for (node, spec) in zip(graph.nodes, specs) where !spec.readsCountedInputs {
+            for v in node.inputs { readable[v] = false }
+        }
+        var tables = [(source: Int, table: [Float])?](repeating: nil, count: graph.values.count)
+        for (i, node) in graph.nodes.enumerated() where node.inputs.count == 1 && node.outputs.count == 1 {
+            let source = node.inputs[0], v = node.outputs[0]
+            guard let f = try specs[i].elementwiseFunction(NodeContext(index: i, node: node, graph: graph)),
+                  let counts = counted[source], countsEvents[source], countsEvents[v], shared[v], !transient[v],
+                  readable[v], v != graph.input, v != graph.output,
+                  graph.values[v].rows == graph.values[source].rows, graph.values[v].width == graph.values[source].width
+            else { continue }
+            var table = (-128...127).map { Float($0) * counts.unit }  // the floats the input's counts stand for
+            table.withUnsafeMutableBufferPointer { f($0.baseAddress!, $0.count) }
+            let used = counts.levels.map { table[$0 + 128] }
+            guard used.allSatisfy(\.isFinite), table[128] == 0, Set(used).count == used.count else { continue }
+            tables[v] = (source, table)
+        }
+        return tables
     }
 
     /// Values whose producer counts their non-zero increments (``OperatorSpec/countsOutputEvents``).

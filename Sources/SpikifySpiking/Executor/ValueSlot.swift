@@ -24,6 +24,11 @@ import SpikifySIMD
 /// output `S·θ`), read only by operators that can read them so, keeps one byte per element instead of a float;
 /// readers get the floats from ``loadRows(_:count:into:)`` or ``rows(_:count:scratch:)``, the same `S·θ` the producer
 /// would have stored.
+///
+/// **Tabulated totals** (``countTable``): a value that is a one-to-one function f of a counted value, element by
+/// element (``OperatorSpec/elementwiseFunction(_:)``: the differential GELU over an ST-BIF+ layer's counts), keeps
+/// nothing of its own: its counts are its source's, read through a table of f, and its row flags and event count are
+/// its source's as well (``mirror(_:batch:)``).
 package final class ValueSlot: @unchecked Sendable {
     package let info: ValueInfo
     package let total: FloatBuffer
@@ -57,15 +62,21 @@ package final class ValueSlot: @unchecked Sendable {
     package let totalIsTransient: Bool
     /// The totals as int8 counts of ``countUnit`` (nil: kept as floats in `total`, which is empty otherwise).
     package let counts: ScalarBuffer<Int8>?
-    /// The unit θ of ``counts``: a total is `Float(count)·θ`.
+    /// The unit θ of ``counts``: a total is `Float(count)·θ` (where there is no ``countTable``).
     package let countUnit: Float
+    /// For tabulated totals (see the type's notes), 256 floats: the total of count c is `countTable[c + 128]`.
+    package let countTable: FloatBuffer?
+    /// Whether ``counts`` are another value's (tabulated totals), which that value's slot resets and moves.
+    package let sharesCounts: Bool
 
     /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
     /// that shared buffer (``sharesIncrements``); with `transientTotal` (as large) so are the totals
     /// (``totalIsTransient``, which needs shared increments); with `countUnit` the totals are int8 counts of it
-    /// (``counts``).
+    /// (``counts``); with `tabulating` (a counted slot of the same shape) and `table` (256 floats, f of the counts
+    /// −128…127 times its unit) the totals are that slot's counts read through the table (``countTable``).
     package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, transientTotal: FloatBuffer? = nil,
-                 countUnit: Float? = nil, countsEvents: Bool = false) {
+                 countUnit: Float? = nil, countsEvents: Bool = false, tabulating source: ValueSlot? = nil,
+                 table: [Float]? = nil) {
         self.countsEvents = countsEvents
         self.info = info
         for buffer in [sharedIncrement, transientTotal].compactMap({ $0 }) {
@@ -73,9 +84,18 @@ package final class ValueSlot: @unchecked Sendable {
         }
         precondition(transientTotal == nil || sharedIncrement != nil, "transient totals need shared increments")
         precondition(transientTotal == nil || countUnit == nil, "counted totals are kept")
-        total = transientTotal ?? FloatBuffer(count: countUnit == nil ? batch * info.perSample : 0)
+        precondition((source == nil) == (table == nil) && (source == nil || countUnit == nil && transientTotal == nil),
+                     "tabulated totals need a source and a table, and nothing else")
+        if let source {
+            precondition(source.counts != nil && source.countTable == nil && source.info.rows == info.rows
+                         && source.info.width == info.width && source.rowFlags.count == batch * info.rows
+                         && table!.count == 256, "tabulated totals need a counted source of the same shape")
+        }
+        total = transientTotal ?? FloatBuffer(count: countUnit == nil && source == nil ? batch * info.perSample : 0)
         totalIsTransient = transientTotal != nil
-        counts = countUnit.map { _ in ScalarBuffer<Int8>(count: batch * info.perSample) }
+        counts = source?.counts ?? countUnit.map { _ in ScalarBuffer<Int8>(count: batch * info.perSample) }
+        sharesCounts = source != nil
+        countTable = table.map { FloatBuffer($0) }
         self.countUnit = countUnit ?? 1
         increment = sharedIncrement ?? FloatBuffer(count: batch * info.perSample)
         sharesIncrements = sharedIncrement != nil
@@ -85,7 +105,7 @@ package final class ValueSlot: @unchecked Sendable {
     /// Zero totals and increments (a new batch).
     package func reset() {
         if !totalIsTransient { total.zero() }
-        counts?.zero()
+        if !sharesCounts { counts?.zero() }
         if !sharesIncrements { increment.zero() }
         rowFlags.zero()
         stepEvents = 0
@@ -117,7 +137,9 @@ package final class ValueSlot: @unchecked Sendable {
     /// Writes the totals of rows `first..<first + count` (batch rows) as floats into `out` (`count × width`).
     @inline(__always) package func loadRows(_ first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         let w = info.width
-        if let counts {
+        if let counts, let countTable {
+            spk_table_lookup(counts.pointer + first * w, countTable.pointer + 128, out, count * w)
+        } else if let counts {
             spk_counts_to_floats(counts.pointer + first * w, countUnit, out, count * w)
         } else {
             out.update(from: total.pointer + first * w, count: count * w)
@@ -209,9 +231,11 @@ package final class ValueSlot: @unchecked Sendable {
         (increment.pointer + s * n).update(from: total.pointer + s * n, count: n)
     }
 
-    /// After sample `s`'s total was rewritten: its increments and row flags.
-    @inline(__always) package func finishSample(_ s: Int) {
-        for r in (s * info.rows)..<((s + 1) * info.rows) { finishRow(r) }
+    /// After sample `s`'s total was rewritten: its increments and row flags. Returns its non-zero increments.
+    @discardableResult @inline(__always) package func finishSample(_ s: Int) -> Int {
+        var events = 0
+        for r in (s * info.rows)..<((s + 1) * info.rows) { events &+= finishRow(r) }
+        return events
     }
 
     /// Before row `r`'s total is rewritten: its old total goes to its increment.
@@ -281,14 +305,29 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// One step of a producer that recomputes whole samples: `compute(s)` rewrites the total of every batch
     /// position `s` for which `changed(s)` holds (serially); the others keep their totals with zero increments.
-    package func updateSamples(batch: Int, where changed: (Int) -> Bool, _ compute: (Int) -> Void) {
+    /// Returns the non-zero increments over the batch (for producers that count their events).
+    @discardableResult
+    package func updateSamples(batch: Int, where changed: (Int) -> Bool, _ compute: (Int) -> Void) -> Int {
         beginStep(batch: batch)
+        var events = 0
         for s in 0..<batch where changed(s) {
             beginSample(s)
             compute(s)
-            finishSample(s)
+            events &+= finishSample(s)
         }
         finishStep(batch: batch)
+        return events
+    }
+
+    /// One step of a value with tabulated totals (``countTable``), after its source's producer stepped: the
+    /// source's row flags and event count, which are this value's (f is one-to-one with f(0) = 0, so an element
+    /// changes exactly where its count does).
+    package func mirror(_ source: ValueSlot, batch: Int) {
+        precondition(sharesCounts && source.counts === counts && source.countsEvents, "mirrors only its source")
+        rowFlags.pointer.update(from: source.rowFlags.pointer, count: batch * info.rows)
+        changed = source.changed
+        rowsKnown = source.rowsKnown
+        stepEvents = source.stepEvents
     }
 
     /// Marks row `r` as changed or not (operators that write increments and totals of a row themselves).
@@ -310,7 +349,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     package func moveSample(from: Int, to: Int) {
         if let counts {
-            counts.moveBlock(from: from, to: to, size: info.perSample)
+            if !sharesCounts { counts.moveBlock(from: from, to: to, size: info.perSample) }
         } else if !totalIsTransient {
             total.moveBlock(from: from, to: to, size: info.perSample)
         }

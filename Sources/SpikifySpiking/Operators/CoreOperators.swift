@@ -15,6 +15,7 @@ private let sizeLimit = 1 << 16
 /// `patchify`: analog image `[C, H·W]` → patch rows `[P, C·p·p]`; attributes `channels`, `image_size`, `patch`.
 package enum PatchifySpec: TotalOperatorSpec {
     package static let kind = "patchify"
+    package static var countsOutputEvents: Bool { true }
     package struct Parameters { let channels, imageSize, patch: Int }
 
     package static func parameters(_ n: NodeContext) throws -> Parameters {

@@ -7,7 +7,8 @@ import SpikifyModel
 /// docs/methods/spikezip.md). Unchanged inputs cost nothing. Registered by the core (``CoreOperators``).
 
 /// Analog image → patch rows (im2col) of the image's total, recomputed when the image changes (at t = 0 for
-/// analog-once input coding).
+/// analog-once input coding). It counts its output events (``OperatorSpec/countsOutputEvents``), so the patch
+/// embedding need not read increments of the patches to count its input events.
 final class PatchifyOperator: SpikingOperator {
     let input: ValueSlot, output: ValueSlot
     let channels: Int, imageSize: Int, patch: Int
@@ -24,7 +25,7 @@ final class PatchifyOperator: SpikingOperator {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
         let x = input.total.pointer, y = output.total.pointer, c = channels, size = imageSize
-        output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { s in
+        output.stepEvents = output.updateSamples(batch: batch, where: { t == 0 || input.sampleChanged($0) }) { s in
             Patches.im2col(x + s * input.info.perSample, batch: 1, channels: c, height: size, width: size,
                            patch: patch, into: y + s * output.info.perSample)
         }
@@ -83,9 +84,12 @@ final class AddOperator: SpikingOperator {
                         return
                     }
                     // Inputs kept as counts (ValueSlot.counts): the right one's floats into y first, the left
-                    // one's as S·θ element by element (the same floats, and a + b = b + a).
+                    // one's as S·θ (or through its table) element by element (the same floats, and a + b = b + a).
                     rhs.loadRows(r, count: 1, into: y)
-                    if let counts = lhs.counts {
+                    if let counts = lhs.counts, let table = lhs.countTable {
+                        let c = counts.pointer + r * w, f = table.pointer + 128
+                        for i in 0..<w { y[i] = f[Int(c[i])] + y[i] }
+                    } else if let counts = lhs.counts {
                         let c = counts.pointer + r * w, unit = lhs.countUnit
                         for i in 0..<w { y[i] = Float(c[i]) * unit + y[i] }
                     } else {

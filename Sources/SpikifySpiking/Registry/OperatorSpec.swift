@@ -42,10 +42,34 @@ package protocol OperatorSpec {
     /// ``ValueSlot/rows(_:count:scratch:)``, so that an input may keep them as counts (``ValueSlot/counts``).
     /// Default false.
     static var readsCountedInputs: Bool { get }
-    /// The unit θ when every output total is an integer count within −128…127 times θ (the output may then keep
-    /// int8 counts, ``ValueSlot/counts``, where all its readers ``readsCountedInputs``, and the operator must write
-    /// them there); nil (the default) otherwise.
-    static func countedOutputUnit(_ parameters: Parameters) -> Float?
+    /// The unit θ and the range of the counts when every output total is an integer count within −128…127 times θ
+    /// (the output may then keep int8 counts, ``ValueSlot/counts``, where all its readers ``readsCountedInputs``, and
+    /// the operator must write them there); nil (the default) otherwise.
+    static func countedOutput(_ parameters: Parameters) -> CountedOutput?
+    /// Where the operator's one output is a function f of its one input, element by element, recomputed in the rows
+    /// whose input changed: f as the operator computes it, in place on `count` floats (nil, the default, otherwise).
+    /// Over an input kept as counts (``countedOutput(_:)``) whose producer counts its events, where f is one-to-one on
+    /// the counts' range with f(0) = 0, the executor then keeps no output at all: readers read the input's counts
+    /// through a table of f (``ValueSlot/countTable``), and the operator only passes on the input's row flags and
+    /// event count (``ValueSlot/mirror(_:batch:)``), which are exactly its output's.
+    static func elementwiseFunction(_ parameters: Parameters) -> ElementwiseFunction?
+}
+
+/// f applied in place to `count` floats (``OperatorSpec/elementwiseFunction(_:)``).
+package typealias ElementwiseFunction = @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+
+/// Output totals that are integer counts times a unit (``OperatorSpec/countedOutput(_:)``).
+package struct CountedOutput: Equatable, Sendable {
+    /// θ: a total is `Float(count)·θ`.
+    package let unit: Float
+    /// The counts an output element can take (within −128…127).
+    package let levels: ClosedRange<Int>
+
+    package init(unit: Float, levels: ClosedRange<Int>) {
+        precondition(levels.lowerBound >= Int(Int8.min) && levels.upperBound <= Int(Int8.max), "counts beyond int8")
+        self.unit = unit
+        self.levels = levels
+    }
 }
 
 extension OperatorSpec {
@@ -56,7 +80,8 @@ extension OperatorSpec {
     package static var readsChangedInputRowsOnly: Bool { false }
     package static var writesOutputTotalsAfresh: Bool { false }
     package static var readsCountedInputs: Bool { false }
-    package static func countedOutputUnit(_ parameters: Parameters) -> Float? { nil }
+    package static func countedOutput(_ parameters: Parameters) -> CountedOutput? { nil }
+    package static func elementwiseFunction(_ parameters: Parameters) -> ElementwiseFunction? { nil }
 }
 
 /// Operators on totals (SpikeZIP-TF's and the core's): they read only their inputs' totals and row flags and
@@ -218,7 +243,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
     package let readsChangedInputRowsOnly: Bool
     package let writesOutputTotalsAfresh: Bool
     package let readsCountedInputs: Bool
-    package let countedOutputUnit: (NodeContext) throws -> Float?
+    package let countedOutput: (NodeContext) throws -> CountedOutput?
+    package let elementwiseFunction: (NodeContext) throws -> ElementwiseFunction?
 
     package init<S: OperatorSpec>(_ spec: S.Type) {
         kind = S.kind
@@ -230,7 +256,8 @@ package struct AnyOperatorSpec: @unchecked Sendable {
         readsChangedInputRowsOnly = S.readsChangedInputRowsOnly
         writesOutputTotalsAfresh = S.writesOutputTotalsAfresh
         readsCountedInputs = S.readsCountedInputs
-        countedOutputUnit = { S.countedOutputUnit(try S.parameters($0)) }
+        countedOutput = { S.countedOutput(try S.parameters($0)) }
+        elementwiseFunction = { S.elementwiseFunction(try S.parameters($0)) }
         validate = { _ = try S.parameters($0) }
         instantiate = { node, runtime in S.instantiate(try S.parameters(node), node, runtime) }
     }
