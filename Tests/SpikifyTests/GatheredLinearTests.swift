@@ -124,9 +124,9 @@ final class GatheredLinearTests: XCTestCase {
     }
 
     /// Which values keep increments of their own (docs/performance.md, "Memory"): in the bundled QANN's graph only
-    /// the image, the logits and values a linear layer reads from a producer that does not count its events (none:
-    /// the patches' producer counts them too); the others, the ST-BIF+ (or GELU) outputs and the patches that feed
-    /// linear layers included, share one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN above, and every
+    /// the logits and values a linear layer reads from a producer that does not count its events (none: the
+    /// patches' producer counts them too); the others, the image (analog-once coding), the ST-BIF+ (or GELU)
+    /// outputs and the patches that feed linear layers included, share one buffer. An MST graph, whose operators read increments, shares nothing. The settled SNN above, and every
     /// SpikeZIP-TF exactness and compaction test, run with this sharing.
     func testOnlyValuesNobodyReadsIncrementsOfShareTheirIncrementBuffer() throws {
         let model = try ViTImporter.load(Fixtures.bundled("vit-mnist-relu-qann16.h5"))
@@ -139,7 +139,7 @@ final class GatheredLinearTests: XCTestCase {
         let countedOutputs = Set(g.nodes.filter { counting.contains($0.kind) }.flatMap(\.outputs))
         XCTAssertFalse(readByLinear.isDisjoint(with: countedOutputs))
         for v in g.values.indices {
-            let keeps = v == g.input || v == g.output || (readByLinear.contains(v) && !countedOutputs.contains(v))
+            let keeps = v == g.output || (readByLinear.contains(v) && !countedOutputs.contains(v))
             XCTAssertEqual(shared[v], !keeps, "value \(g.values[v].name)")
         }
         XCTAssertGreaterThan(shared.filter { $0 }.count, g.values.count / 2)

@@ -176,11 +176,12 @@ public final class SpikingExecutor {
         positions = ScalarBuffer<Int>(count: batchCapacity)
     }
 
-    /// Values whose increments need not be kept (``ValueSlot/sharesIncrements``): not the graph's input or output,
-    /// produced by an operator that rewrites its increments where they change, and read by no operator that reads
-    /// increments, except operators that only count them from a producer that counts its events itself
+    /// Values whose increments need not be kept (``ValueSlot/sharesIncrements``): not the graph's output, produced
+    /// by an operator that rewrites its increments where they change (or the image under analog-once coding, whose
+    /// increment is the image at t = 0 and zero after), and read by no operator that reads increments, except
+    /// operators that only count them from a producer that counts its events itself
     /// (``OperatorSpec/countsInputEventsOnly``, ``OperatorSpec/countsOutputEvents``). In a SpikeZIP-TF graph these
-    /// are every value but the image and the logits, which halves the memory of the others.
+    /// are every value but the logits, which halves the memory of the others.
     static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
         var read = [Bool](repeating: false, count: graph.values.count)
         var kept = [Bool](repeating: true, count: graph.values.count)
@@ -193,7 +194,7 @@ public final class SpikingExecutor {
                 read[v] = true
             }
         }
-        read[graph.input] = true
+        kept[graph.input] = graph.semantics.inputCoding != .analogOnce  // (others add the image every step)
         read[graph.output] = true
         return graph.values.indices.map { !read[$0] && !kept[$0] }
     }
@@ -358,7 +359,7 @@ public final class SpikingExecutor {
         let input = slots[graph.input], output = slots[graph.output]
         images.scalars.withUnsafeBufferPointer {
             input.total.pointer.update(from: $0.baseAddress!, count: images.count)
-            input.increment.pointer.update(from: $0.baseAddress!, count: images.count)
+            if !input.sharesIncrements { input.increment.pointer.update(from: $0.baseAddress!, count: images.count) }
         }
         input.changed = true
         let analogOnce = semantics.inputCoding == .analogOnce
