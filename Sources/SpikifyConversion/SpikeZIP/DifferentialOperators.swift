@@ -45,7 +45,7 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
             }
         }
         var nonZero = 0
-        for r in 0..<rows where output.rowFlags[r] != 0 { nonZero &+= rowEvents[r] }
+        for r in 0..<rows where output.rowFlags.pointer[r] != 0 { nonZero &+= rowEvents.pointer[r] }
         output.stepEvents = nonZero
         output.finishStep(batch: batch)
     }

@@ -144,9 +144,9 @@ final class STBIFLayer: SpikeEmitter {
             }
         }
         var widest = 0, firedNeurons = 0
-        for p in 0..<batch where stepSpikes[p] != 0 {
-            widest = Swift.max(widest, sampleLargestSpike[p])
-            firedNeurons &+= stepEvents[p]
+        for p in 0..<batch where stepSpikes.pointer[p] != 0 {
+            widest = Swift.max(widest, sampleLargestSpike.pointer[p])
+            firedNeurons &+= stepEvents.pointer[p]
         }
         output.stepEvents = firedNeurons
         output.finishStep(batch: batch)

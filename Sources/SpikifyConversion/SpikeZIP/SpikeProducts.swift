@@ -48,7 +48,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         guard slot.counts != nil else { return }
         let floats = scratch.buffer(slot === a ? Self.aFloats : Self.bFloats).pointer, rows = slot.info.rows
         if slot === a { aTotals = floats } else { bTotals = floats }
-        for s in 0..<batch where changedSamples[s] != 0 {
+        for s in 0..<batch where changedSamples.pointer[s] != 0 {
             slot.loadRows(s * rows, count: rows, into: floats + s * slot.info.perSample)
         }
     }
@@ -62,7 +62,7 @@ class SpikeProductOperator: SpikingOperator, @unchecked Sendable {
         output.beginStep(batch: batch)
         for s in 0..<batch {
             let changed = t == 0 || a.sampleChanged(s) || b.sampleChanged(s)
-            changedSamples[s] = changed ? 1 : 0
+            changedSamples.pointer[s] = changed ? 1 : 0
             if changed { output.beginSample(s) }
         }
         prepare(batch: batch)
@@ -102,7 +102,7 @@ final class SpikeScoresOperator: SpikeProductOperator, @unchecked Sendable {
     override func prepare(batch: Int) {
         scaledQ = scratch.buffer(Self.scaledQueries).pointer
         let rows = a.info.rows, n = a.info.perSample, scale = scale
-        for s in 0..<batch where changedSamples[s] != 0 {
+        for s in 0..<batch where changedSamples.pointer[s] != 0 {
             let sq = scaledQ + s * n
             a.loadRows(s * rows, count: rows, into: sq)
             for i in 0..<n { sq[i] = sq[i] * scale }

@@ -370,7 +370,7 @@ public final class SpikingExecutor {
         result.reserve(steps: min(steps, 4096))
         var finalLogits = [Float](repeating: 0, count: total * classes)
         var active = ids.indices.map { $0 }  // batch position → position in `ids`
-        for (p, id) in ids.enumerated() { positions[p] = id }
+        for (p, id) in ids.enumerated() { positions.pointer[p] = id }
         var spikesAt = [Int](repeating: 0, count: total)  // per position, this step
         var stableRun = [Int](repeating: 0, count: total)  // per sample: steps its prediction has not changed
         if exitPolicy != nil {
@@ -431,7 +431,7 @@ public final class SpikingExecutor {
                             for slot in slots { slot.moveSample(from: last, to: p) }
                             active[p] = active[last]
                             spikesAt[p] = spikesAt[last]
-                            positions[p] = positions[last]
+                            positions.pointer[p] = positions.pointer[last]
                         }
                         active.removeLast()
                     }

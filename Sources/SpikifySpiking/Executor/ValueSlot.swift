@@ -120,7 +120,7 @@ package final class ValueSlot: @unchecked Sendable {
 
     /// Whether row `r` of the batch (sample·rows + row) may have a non-zero increment this step.
     @inlinable package func rowChanged(_ r: Int) -> Bool {
-        changed && (!rowsKnown || rowFlags[r] != 0)
+        changed && (!rowsKnown || rowFlags.pointer[r] != 0)
     }
 
     /// Whether any row of batch position `s` may have a non-zero increment this step.
@@ -250,11 +250,11 @@ package final class ValueSlot: @unchecked Sendable {
     @discardableResult @inline(__always) package func finishRow(_ r: Int) -> Int {
         let w = info.width
         if totalIsTransient {
-            rowFlags[r] = 1
+            rowFlags.pointer[r] = 1
             return w
         }
         let nonZero = spk_finish_row(total.pointer + r * w, increment.pointer + r * w, w)
-        rowFlags[r] = nonZero != 0 ? 1 : 0
+        rowFlags.pointer[r] = nonZero != 0 ? 1 : 0
         return nonZero
     }
 
@@ -265,12 +265,12 @@ package final class ValueSlot: @unchecked Sendable {
         if totalIsTransient {
             let row = total.pointer + r * w
             if row != new { row.update(from: new, count: w) }
-            rowFlags[r] = 1
+            rowFlags.pointer[r] = 1
             return w
         }
         let d = sharesIncrements ? nil : increment.pointer + r * w  // increments nobody reads are not written
         let nonZero = spk_update_row(total.pointer + r * w, d, new, w)
-        rowFlags[r] = nonZero != 0 ? 1 : 0
+        rowFlags.pointer[r] = nonZero != 0 ? 1 : 0
         return nonZero
     }
 
@@ -331,7 +331,7 @@ package final class ValueSlot: @unchecked Sendable {
     }
 
     /// Marks row `r` as changed or not (operators that write increments and totals of a row themselves).
-    @inline(__always) package func setRow(_ r: Int, changed: Bool) { rowFlags[r] = changed ? 1 : 0 }
+    @inline(__always) package func setRow(_ r: Int, changed: Bool) { rowFlags.pointer[r] = changed ? 1 : 0 }
 
     // MARK: queries and compaction
 

@@ -82,11 +82,11 @@ final class LinearOperator: SynapticOperator {
         for sample in 0..<batch {
             var any = false
             for r in (sample * rowsPerSample)..<((sample + 1) * rowsPerSample) where t == 0 || input.rowChanged(r) {
-                changedRows[m] = r
+                changedRows.pointer[m] = r
                 m += 1
                 any = true
             }
-            changedSamples[sample] = any ? 1 : 0
+            changedSamples.pointer[sample] = any ? 1 : 0
         }
         if m > 0 {
             if weights.packed {
