@@ -76,6 +76,11 @@ if step:
     if blas:
         print(f"  linear layers on OpenBLAS instead (measured in turn): {float(blas.group(1)):.1f} ms per step; "
               f"the packed kernel {blas.group(2)}x faster")
+quiet = re.search(r"tiny_until_quiet batch \d+ steps (\d+) ms_per_run [\d.]+ ann_forwards ([\d.]+) "
+                  r"mean_step_per_ann ([\d.]+)", text)
+if quiet:
+    print(f"  until quiet: {quiet.group(1)} steps, {quiet.group(2)} ANN forwards; a step {quiet.group(3)} forwards "
+          f"on average (quiet samples leave the batch)")
 rss = re.search(r"tiny_rss batch (\d+) predict_peak_mb ([\d.]+) snn_peak_mb ([\d.]+) ratio ([\d.]+)", text)
 if rss:
     print(f"peak RSS, ViT-Tiny batch {rss.group(1)}: predict {rss.group(2)} MB, SNN {rss.group(3)} MB ({rss.group(4)}x)")

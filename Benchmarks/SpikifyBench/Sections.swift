@@ -100,14 +100,25 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
         print(String(format: "tiny_step linear_on_openblas ms_per_step %.1f packed_speedup %.2f",
                      1000 * times[1], times[1] / snnTime))
     }
+    // A whole run until every sample is quiet (quiet samples leave the batch, so later steps cost less): its steps,
+    // and its time in ANN forwards, overall and per step.
+    var quietSteps = 0
+    let untilQuiet = medianSeconds(seconds: 0, runs: 1) {
+        quietSteps = (try? executor.run(x, timesteps: 1024))?.stepsRun ?? 0
+    }
+    print(String(format: "tiny_until_quiet batch %d steps %d ms_per_run %.0f ann_forwards %.1f mean_step_per_ann %.2f",
+                 batch, quietSteps, 1000 * untilQuiet, untilQuiet / annTime,
+                 untilQuiet / Double(Swift.max(quietSteps, 1)) / annTime))
     executor.timesOperators = true
     _ = try executor.run(x, timesteps: steps)
     print("tiny_step time_by_operator " + timeByOperator(executor))
     let state = executor.valueStateBytes, mb = { (bytes: Int) in Double(bytes) / 1_048_576 }
     print(String(format: "tiny_state batch %d totals_mb %.0f counted_totals_mb %.0f counted_values %d "
-                 + "kept_increments_mb %.0f shared_increments_mb %.0f transient_totals_mb %.0f transient_values %d",
-                 batch, mb(state.totals), mb(state.countedTotals), executor.countedValues, mb(state.keptIncrements),
-                 mb(state.sharedIncrements), mb(state.transientTotals), executor.transientValues))
+                 + "tabulated_values %d kept_increments_mb %.0f shared_increments_mb %.0f transient_totals_mb %.0f "
+                 + "transient_values %d",
+                 batch, mb(state.totals), mb(state.countedTotals), executor.countedValues, executor.tabulatedValues,
+                 mb(state.keptIncrements), mb(state.sharedIncrements), mb(state.transientTotals),
+                 executor.transientValues))
     let annRSS = try runSelf(["--rss-probe", "ann", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
     let snnRSS = try runSelf(["--rss-probe", "snn", "--batch", String(batch)]).trimmingCharacters(in: .whitespacesAndNewlines)
     if let a = Double(annRSS), let s = Double(snnRSS) {
