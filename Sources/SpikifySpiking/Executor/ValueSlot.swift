@@ -60,7 +60,8 @@ package final class ValueSlot: @unchecked Sendable {
     /// changed without comparing it with a previous total (a flag means "may have changed"); the events such a
     /// producer counts are then the row widths, an upper bound no reader uses. The increments are shared as well.
     package let totalIsTransient: Bool
-    /// The totals as int8 counts of ``countUnit`` (nil: kept as floats in `total`, which is empty otherwise).
+    /// The totals as int8 counts of ``countUnit``, or read through ``countTable`` (nil: kept as floats in `total`,
+    /// which is empty otherwise).
     package let counts: ScalarBuffer<Int8>?
     /// The unit θ of ``counts``: a total is `Float(count)·θ` (where there is no ``countTable``).
     package let countUnit: Float
