@@ -129,6 +129,11 @@ final class ValueStateTests: XCTestCase {
         var out = [Float](repeating: .nan, count: 12), scratch = [Float](repeating: .nan, count: 6)
         slot.loadRows(0, count: 4, into: &out)
         XCTAssertEqual(out.map(\.bitPattern), plain.total.array.map(\.bitPattern))
+        for slot in [slot, plain] {  // added to floats: the same sums from counts as from the floats they stand for
+            var sum = (0..<12).map { Float($0) * 0.7 }
+            slot.addRows(0, count: 4, to: &sum)
+            XCTAssertEqual(sum.map(\.bitPattern), (0..<12).map { (plain.total[$0] + Float($0) * 0.7).bitPattern })
+        }
         let loaded = scratch.withUnsafeMutableBufferPointer { slot.rows(1, count: 2, scratch: $0.baseAddress!) }
         XCTAssertEqual(Array(UnsafeBufferPointer(start: loaded, count: 6)).map(\.bitPattern),
                        Array(plain.total.array[3..<9]).map(\.bitPattern))
@@ -154,6 +159,9 @@ final class ValueStateTests: XCTestCase {
         var out = [Float](repeating: .nan, count: 12)
         view.loadRows(0, count: 4, into: &out)
         XCTAssertEqual(out, counts.map { table[Int($0) + 128] })
+        var sum = [Float](repeating: 1, count: 12)
+        view.addRows(0, count: 4, to: &sum)
+        XCTAssertEqual(sum, out.map { $0 + 1 })
         // Moves and resets are the source's: the view's own leave the shared counts alone.
         view.moveSample(from: 1, to: 0)
         view.reset()

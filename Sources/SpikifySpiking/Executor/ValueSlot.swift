@@ -147,6 +147,22 @@ package final class ValueSlot: @unchecked Sendable {
         }
     }
 
+    /// Adds the totals of rows `first..<first + count` (as ``loadRows(_:count:into:)`` gives them) to `y`
+    /// (`count × width`), element by element: `y[i] = total[i] + y[i]`.
+    @inline(__always) package func addRows(_ first: Int, count: Int, to y: UnsafeMutablePointer<Float>) {
+        let n = count * info.width, offset = first * info.width
+        if let counts, let countTable {
+            let c = counts.pointer + offset, f = countTable.pointer + 128
+            for i in 0..<n { y[i] = f[Int(c[i])] + y[i] }
+        } else if let counts {
+            let c = counts.pointer + offset, unit = countUnit
+            for i in 0..<n { y[i] = Float(c[i]) * unit + y[i] }
+        } else {
+            let a = total.pointer + offset
+            for i in 0..<n { y[i] = a[i] + y[i] }
+        }
+    }
+
     /// The totals of rows `first..<first + count` as floats: in place where they are kept as floats, else loaded
     /// into `scratch` (`count × width`), which is returned.
     @inline(__always) package func rows(_ first: Int, count: Int, scratch: UnsafeMutablePointer<Float>)

@@ -84,18 +84,9 @@ final class AddOperator: SpikingOperator {
                         return
                     }
                     // Inputs kept as counts (ValueSlot.counts): the right one's floats into y first, the left
-                    // one's as S·θ (or through its table) element by element (the same floats, and a + b = b + a).
+                    // one's added element by element (the same floats, and a + b = b + a).
                     rhs.loadRows(r, count: 1, into: y)
-                    if let counts = lhs.counts, let table = lhs.countTable {
-                        let c = counts.pointer + r * w, f = table.pointer + 128
-                        for i in 0..<w { y[i] = f[Int(c[i])] + y[i] }
-                    } else if let counts = lhs.counts {
-                        let c = counts.pointer + r * w, unit = lhs.countUnit
-                        for i in 0..<w { y[i] = Float(c[i]) * unit + y[i] }
-                    } else {
-                        let a = lhs.total.pointer + r * w
-                        for i in 0..<w { y[i] = a[i] + y[i] }
-                    }
+                    lhs.addRows(r, count: 1, to: y)
                 }
             }
         }
