@@ -69,18 +69,21 @@ for m in re.finditer(r"snn bundled_qann burst (\d+) batch \d+ images \d+ until_q
     b, ms, a, steps = int(m.group(1)), float(m.group(2)), float(m.group(3)), int(m.group(4))
     ex = find(rf"snn bundled_qann burst {b} exact (agreement_with_qann \S+ max_abs_dlogit \S+)", str)
     print(f"  --burst {b:2}: {ms:.2f} vs {a:.3f} ms/image -> {ms / a:.1f}x the ANN ({steps} steps; {ex})")
-step = find(r"step_per_ann ([\d.]+)")
+step = find(r"(?m)^tiny_step batch .* step_per_ann ([\d.]+)")
 if step:
     print(f"ViT-Tiny geometry, batch 4: one simulated step = {step:.2f} ANN forwards")
     blas = re.search(r"tiny_step linear_on_openblas ms_per_step ([\d.]+) packed_speedup ([\d.]+)", text)
     if blas:
         print(f"  linear layers on OpenBLAS instead (measured in turn): {float(blas.group(1)):.1f} ms per step; "
               f"the packed kernel {blas.group(2)}x faster")
-quiet = re.search(r"tiny_until_quiet batch \d+ steps (\d+) ms_per_run [\d.]+ ann_forwards ([\d.]+) "
-                  r"mean_step_per_ann ([\d.]+)", text)
-if quiet:
-    print(f"  until quiet: {quiet.group(1)} steps, {quiet.group(2)} ANN forwards; a step {quiet.group(3)} forwards "
-          f"on average (quiet samples leave the batch)")
+# Whole runs per mode (single spikes, then --burst B): until quiet, and at T = 32, in ANN forwards.
+for m in re.finditer(r"tiny_burst (\d+) batch \d+ first_\d+_steps_step_per_ann [\d.]+ until_quiet_steps (\d+) "
+                     r"until_quiet_ann_forwards ([\d.]+) until_quiet_step_per_ann ([\d.]+) T32_ann_forwards ([\d.]+) "
+                     r"T32_step_per_ann ([\d.]+) max_abs_dlogit (\S+)", text):
+    b, steps, fw, per, fw32, per32, dl = m.groups()
+    mode = "single spikes" if b == "1" else f"--burst {b:>2}  "
+    print(f"  {mode}: until quiet {steps:>2} steps, {fw:>5} ANN forwards ({per} per step); T = 32: {fw32:>5} "
+          f"forwards, {per32} per step; max |dlogit| {dl}")
 rss = re.search(r"tiny_rss batch (\d+) predict_peak_mb ([\d.]+) snn_peak_mb ([\d.]+) ratio ([\d.]+)", text)
 if rss:
     print(f"peak RSS, ViT-Tiny batch {rss.group(1)}: predict {rss.group(2)} MB, SNN {rss.group(3)} MB ({rss.group(4)}x)")

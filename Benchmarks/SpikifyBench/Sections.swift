@@ -100,18 +100,16 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
         print(String(format: "tiny_step linear_on_openblas ms_per_step %.1f packed_speedup %.2f",
                      1000 * times[1], times[1] / snnTime))
     }
-    // A whole run until every sample is quiet (quiet samples leave the batch, so later steps cost less): its steps,
-    // and its time in ANN forwards, overall and per step.
-    var quietSteps = 0
-    let untilQuiet = medianSeconds(seconds: 0, runs: 1) {
-        quietSteps = (try? executor.run(x, timesteps: 1024))?.stepsRun ?? 0
-    }
-    print(String(format: "tiny_until_quiet batch %d steps %d ms_per_run %.0f ann_forwards %.1f mean_step_per_ann %.2f",
-                 batch, quietSteps, 1000 * untilQuiet, untilQuiet / annTime,
-                 untilQuiet / Double(Swift.max(quietSteps, 1)) / annTime))
     executor.timesOperators = true
     _ = try executor.run(x, timesteps: steps)
     print("tiny_step time_by_operator " + timeByOperator(executor))
+    executor.timesOperators = false
+    // Whole runs, with single spikes and with burst spikes (an explicit option, exact at quiescence too: the same
+    // images settle in fewer steps).
+    for b in [1, 4, 8, c.levels ?? 16] {
+        try tinyRuns(b == 1 ? executor : SpikingExecutor(graph: try c.withBurst(b).graph, batchCapacity: batch),
+                     burst: b, x: x, reference: c.reference, steps: steps, annTime: annTime, seconds: seconds)
+    }
     let state = executor.valueStateBytes, mb = { (bytes: Int) in Double(bytes) / 1_048_576 }
     print(String(format: "tiny_state batch %d totals_mb %.0f counted_totals_mb %.0f counted_values %d "
                  + "tabulated_values %d kept_increments_mb %.0f shared_increments_mb %.0f transient_totals_mb %.0f "
@@ -124,6 +122,27 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     if let a = Double(annRSS), let s = Double(snnRSS) {
         print(String(format: "tiny_rss batch %d predict_peak_mb %.0f snn_peak_mb %.0f ratio %.2f", batch, a, s, s / a))
     }
+}
+
+/// One ViT-Tiny run mode (single spikes, or burst spikes of up to `burst`): the first `steps` steps, a run until
+/// every sample is quiet (quiet samples leave the batch, so later steps cost less) and a run of T = 32, in ANN
+/// forwards overall and per step, measured in turn; and max |Δlogit| of the settled logits against the QANN's.
+private func tinyRuns(_ executor: SpikingExecutor, burst: Int, x: Tensor, reference: ReferenceNetwork, steps: Int,
+                      annTime: Double, seconds: Double) throws {
+    var quietSteps = 0
+    let times = alternatingMedianSeconds(seconds: seconds, runs: 2, [
+        { _ = try? executor.run(x, timesteps: steps) },
+        { quietSteps = (try? executor.run(x, timesteps: 1024))?.stepsRun ?? 0 },
+        { _ = try? executor.run(x, timesteps: 32) },
+    ])
+    let settled = try executor.run(x, timesteps: 1024).logits, logits = reference.logits(x)
+    let maxDelta = zip(settled.scalars, logits.scalars).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    print(String(format: "tiny_burst %d batch %d first_%d_steps_step_per_ann %.2f until_quiet_steps %d "
+                 + "until_quiet_ann_forwards %.1f until_quiet_step_per_ann %.2f T32_ann_forwards %.1f "
+                 + "T32_step_per_ann %.2f max_abs_dlogit %g", burst, x.shape[0], steps,
+                 times[0] / Double(steps) / annTime, quietSteps, times[1] / annTime,
+                 times[1] / Double(Swift.max(quietSteps, 1)) / annTime, times[2] / annTime,
+                 times[2] / 32 / annTime, maxDelta))
 }
 
 /// Peak RSS (MB) of one ViT-Tiny ANN forward or SNN run of `steps` steps at `batch`, with the model (and, for the
