@@ -3,6 +3,7 @@
 // spiking executor reproduces the QANN's by calling the same kernel (a row's sums never depend on the call), so the
 // AVX-512 kernel fuses multiply and add.
 #include "spikify_simd.h"
+#include <string.h>
 
 #define PANEL SPK_PACKED_PANEL
 
@@ -18,6 +19,18 @@ void spk_pack_weights(const float *w, long outFeatures, long inFeatures, float *
                 const long n = q * PANEL + j;
                 packed[(q * inFeatures + k) * PANEL + j] = n < outFeatures ? w[n * inFeatures + k] : 0;
             }
+}
+
+int spk_packed_equals(const float *w, long outFeatures, long inFeatures, const float *packed) {
+    const long panels = (outFeatures + PANEL - 1) / PANEL;
+    for (long q = 0; q < panels; q++)
+        for (long k = 0; k < inFeatures; k++)
+            for (long j = 0; j < PANEL; j++) {
+                const long n = q * PANEL + j;
+                const float want = n < outFeatures ? w[n * inFeatures + k] : 0;
+                if (memcmp(&want, &packed[(q * inFeatures + k) * PANEL + j], sizeof want) != 0) return 0;
+            }
+    return 1;
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))

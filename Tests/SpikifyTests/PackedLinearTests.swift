@@ -61,6 +61,34 @@ final class PackedLinearTests: XCTestCase {
         }
     }
 
+    /// Packing weights equal bit for bit to those of a live packed copy returns that copy; any other weights (one
+    /// bit apart, −0 for +0, another shape) get their own; a copy whose last user has gone is not found again.
+    func testPackedCopiesOfTheSameWeightsAreSharedWhileAlive() throws {
+        guard PackedLinear.available else { throw XCTSkip("this CPU has no AVX-512F") }
+        let (n, k) = (40, 24)
+        let w = random(n * k, seed: 321)
+        func pack(_ values: [Float], n: Int = n, k: Int = k) -> FloatBuffer {
+            values.withUnsafeBufferPointer { PackedLinear.pack($0.baseAddress!, outFeatures: n, inFeatures: k) }
+        }
+        let first = pack(w)
+        XCTAssertTrue(pack(Array(w)) === first, "equal weights (in another array) share their packed copy")
+        var flipped = w
+        flipped[7] = Float(bitPattern: flipped[7].bitPattern ^ 1)
+        XCTAssertFalse(pack(flipped) === first, "weights one bit apart")
+        var negativeZero = w
+        negativeZero[3] = 0
+        XCTAssertTrue(pack(negativeZero) !== pack(negativeZero.map { $0 == 0 ? -0.0 : $0 }), "+0 and −0")
+        XCTAssertFalse(pack(w, n: n / 2, k: 2 * k) === first, "the same floats in another shape")
+        XCTAssertEqual(spk_packed_equals(w, n, k, first.pointer), 1)
+        XCTAssertEqual(spk_packed_equals(flipped, n, k, first.pointer), 0)
+        // The registry does not keep a copy alive: it goes with its last user.
+        var only: FloatBuffer? = pack(random(n * k, seed: 654))
+        weak var probe = only
+        XCTAssertNotNil(probe)
+        only = nil
+        XCTAssertNil(probe)
+    }
+
     func testFloatANNAgreesWithAndWithoutPackedWeights() throws {
         let model = try ViTImporter.load(Fixtures.model("vit_tiny_geom"))
         let data = try ImageDataset.load(Fixtures.data("vit_tiny_geom"), for: model.config)

@@ -28,7 +28,7 @@ class RowDifferentialOperator: SpikingOperator, @unchecked Sendable {
     func step(_ s: StepContext) {
         let t = s.t, batch = s.batch
         guard input.changed || t == 0 else { output.keep(batch: batch); return }
-        let w = width, rows = batch * input.info.rows
+        let rows = batch * input.info.rows
         let all = t == 0, input = input, output = output, events = SendablePointer(rowEvents.pointer)
         output.beginStep(batch: batch)
         Parallel.forChunks(rows, minimumPerChunk: 8) { [self] range in

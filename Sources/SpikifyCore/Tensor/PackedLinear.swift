@@ -10,6 +10,9 @@ import SpikifySIMD
 /// kernel sums every output in order of k with fused multiply-adds, so a row's result depends neither on its batch
 /// nor on its position: the spiking executor recomputes any set of changed rows in one call and gets the QANN's
 /// bits by construction, where OpenBLAS needs call sizes measured to do so (``GatheredLinear``).
+///
+/// Packed copies of the same weights are shared across the process (``pack(_:outFeatures:inFeatures:)``): an
+/// evaluation's float ANN, its QANN reference and its spiking executor hold one copy, not three.
 package final class PackedLinear: @unchecked Sendable {
     /// Whether this CPU runs the kernel (AVX-512F); elsewhere callers use ``Kernels`` (OpenBLAS).
     package static let available = spk_packed_linear_available() != 0
@@ -30,11 +33,49 @@ package final class PackedLinear: @unchecked Sendable {
         }
     }
 
-    /// A packed copy of `weight` (`[outFeatures, inFeatures]`) in the kernel's panels (`spk_pack_weights`).
+    /// A packed copy of `weight` (`[outFeatures, inFeatures]`) in the kernel's panels (`spk_pack_weights`): the copy
+    /// of the same floats already alive in the process if there is one (``SharedCopies``), else a new one.
     package static func pack(_ weight: UnsafePointer<Float>, outFeatures n: Int, inFeatures k: Int) -> FloatBuffer {
-        let buffer = FloatBuffer(count: spk_packed_floats(n, k))
-        spk_pack_weights(weight, n, k, buffer.pointer)
-        return buffer
+        shared.packed(weight, outFeatures: n, inFeatures: k)
+    }
+
+    private static let shared = SharedCopies()
+
+    /// The packed copies alive in the process, found by the weights they hold. A spiking executor and the QANN it
+    /// reproduces (its reference network, which an evaluation runs beside it) pack the same weights, and one copy
+    /// serves both: ViT-Tiny's 22 MB, ViT-Small's 85 MB. Packed copies are never written after packing, and the
+    /// registry holds them weakly: a copy goes with its last user.
+    private final class SharedCopies: @unchecked Sendable {
+        private struct Entry {
+            weak var buffer: FloatBuffer?
+            let outFeatures: Int, inFeatures: Int, hash: UInt64
+        }
+        private let lock = NSLock()
+        private var entries: [Entry] = []
+
+        /// A live copy that holds `weight` bit for bit (the hash only finds candidates), or a new one.
+        func packed(_ weight: UnsafePointer<Float>, outFeatures n: Int, inFeatures k: Int) -> FloatBuffer {
+            let hash = Self.hash(weight, count: n * k)
+            return lock.withLock {
+                entries.removeAll { $0.buffer == nil }
+                for entry in entries where entry.hash == hash && entry.outFeatures == n && entry.inFeatures == k {
+                    if let live = entry.buffer, spk_packed_equals(weight, n, k, live.pointer) != 0 { return live }
+                }
+                let buffer = FloatBuffer(count: spk_packed_floats(n, k))
+                spk_pack_weights(weight, n, k, buffer.pointer)
+                entries.append(Entry(buffer: buffer, outFeatures: n, inFeatures: k, hash: hash))
+                return buffer
+            }
+        }
+
+        /// FNV-1a over the floats' bit patterns.
+        private static func hash(_ weight: UnsafePointer<Float>, count: Int) -> UInt64 {
+            UnsafeRawPointer(weight).withMemoryRebound(to: UInt32.self, capacity: count) { bits in
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for i in 0..<count { h = (h ^ UInt64(bits[i])) &* 0x0000_0100_0000_01b3 }
+                return h
+            }
+        }
     }
 
     /// Floats held in packed copies.

@@ -85,6 +85,9 @@ long spk_packed_floats(long outFeatures, long inFeatures);
 /// Packs `w` (`[outFeatures, inFeatures]`, PyTorch's layout) into `packed` (`spk_packed_floats` floats).
 void spk_pack_weights(const float *w, long outFeatures, long inFeatures, float *packed);
 
+/// Whether `packed` holds `w` (`[outFeatures, inFeatures]`) as `spk_pack_weights` packs it, bit for bit.
+int spk_packed_equals(const float *w, long outFeatures, long inFeatures, const float *packed);
+
 /// Whether this CPU runs `spk_packed_linear` (AVX-512F).
 int spk_packed_linear_available(void);
 
