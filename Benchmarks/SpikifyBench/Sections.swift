@@ -26,8 +26,9 @@ func bundledSection(model path: String, data: String, batch: Int, images count: 
     let ann = ViTForward(model)
     let annTime = medianSeconds(seconds: seconds) { for x in batches { _ = ann.logits(x) } } / Double(n)
     // The default single-spike neurons, then burst spikes (an explicit option, exact at quiescence too).
+    let reference = c.reference  // (one QANN for all modes: each `reference` is a new network)
     for b in [1, 4, 8, c.levels ?? 16] {
-        try bundledRuns(b == 1 ? c.graph : try c.withBurst(b).graph, reference: c.reference, burst: b,
+        try bundledRuns(b == 1 ? c.graph : try c.withBurst(b).graph, reference: reference, burst: b,
                         batches: batches, images: n, batch: batch, annTime: annTime, seconds: seconds)
     }
 }
@@ -106,9 +107,10 @@ func tinyStepSection(batch: Int, steps: Int, seconds: Double) throws {
     executor.timesOperators = false
     // Whole runs, with single spikes and with burst spikes (an explicit option, exact at quiescence too: the same
     // images settle in fewer steps).
+    let reference = c.reference  // (one QANN for all modes: each `reference` is a new network)
     for b in [1, 4, 8, c.levels ?? 16] {
         try tinyRuns(b == 1 ? executor : SpikingExecutor(graph: try c.withBurst(b).graph, batchCapacity: batch),
-                     burst: b, x: x, reference: c.reference, steps: steps, annTime: annTime, seconds: seconds)
+                     burst: b, x: x, reference: reference, steps: steps, annTime: annTime, seconds: seconds)
     }
     let state = executor.valueStateBytes, mb = { (bytes: Int) in Double(bytes) / 1_048_576 }
     print(String(format: "tiny_state batch %d totals_mb %.0f counted_totals_mb %.0f counted_values %d "
