@@ -54,7 +54,7 @@ private func bundledRuns(_ graph: SpikingGraph, reference: ReferenceNetwork, bur
         let run = try executor.run(x, timesteps: 256)
         let logits = reference.logits(x)
         agree += zip(run.logits.argmaxRows(), logits.argmaxRows()).filter { $0 == $1 }.count
-        maxDelta = zip(run.logits.scalars, logits.scalars).reduce(maxDelta) { max($0, abs($1.0 - $1.1)) }
+        maxDelta = max(maxDelta, run.logits.maxAbsDifference(logits))
         steps = max(steps, run.stepsRun)
     }
     let tag = burst == 1 ? "snn bundled_qann" : "snn bundled_qann burst \(burst)"
@@ -137,8 +137,7 @@ private func tinyRuns(_ executor: SpikingExecutor, burst: Int, x: Tensor, refere
         { quietSteps = (try? executor.run(x, timesteps: 1024))?.stepsRun ?? 0 },
         { _ = try? executor.run(x, timesteps: 32) },
     ])
-    let settled = try executor.run(x, timesteps: 1024).logits, logits = reference.logits(x)
-    let maxDelta = zip(settled.scalars, logits.scalars).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    let maxDelta = try executor.run(x, timesteps: 1024).logits.maxAbsDifference(reference.logits(x))
     print(String(format: "tiny_burst %d batch %d first_%d_steps_step_per_ann %.2f until_quiet_steps %d "
                  + "until_quiet_ann_forwards %.1f until_quiet_step_per_ann %.2f T32_ann_forwards %.1f "
                  + "T32_step_per_ann %.2f max_abs_dlogit %g", burst, x.shape[0], steps,

@@ -136,14 +136,14 @@ public final class SpikingExecutor {
         }
         lanes = []
         let constants = shared
-        let shared = Self.valuesSharingIncrements(graph, specs: specs)
+        let counted = Self.valuesCountingEvents(graph, specs: specs)
+        let shared = Self.valuesSharingIncrements(graph, specs: specs, countingEvents: counted)
         let sharedSize = graph.values.indices.filter { shared[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let sharedIncrement = sharedSize > 0 ? FloatBuffer(count: sharedSize * batchCapacity) : nil
-        let counted = Self.valuesCountingEvents(graph, specs: specs)
         // Transient totals alternate between two scratch buffers in the order they are produced: a value's reader
         // steps right after its producer, so only the next transient value could overwrite it before it is read,
         // and that one gets the other buffer.
-        let transient = Self.valuesWithTransientTotals(graph, specs: specs)
+        let transient = Self.valuesWithTransientTotals(graph, specs: specs, sharingIncrements: shared)
         let transientSize = graph.values.indices.filter { transient[$0] }.map { graph.values[$0].perSample }.max() ?? 0
         let transientTotals = transientSize == 0 ? []
             : (0..<2).map { _ in FloatBuffer(count: transientSize * batchCapacity) }
@@ -152,7 +152,9 @@ public final class SpikingExecutor {
             transientBuffer[v] = transientTotals[n % 2]
         }
         let countedOutputs = try Self.valuesWithCountedTotals(graph, specs: specs)
-        let tables = try Self.valuesWithTabulatedTotals(graph, specs: specs)
+        let tables = try Self.valuesWithTabulatedTotals(graph, specs: specs, counted: countedOutputs,
+                                                        countingEvents: counted, sharingIncrements: shared,
+                                                        transient: transient)
         var made = [ValueSlot?](repeating: nil, count: graph.values.count)
         for v in graph.values.indices where tables[v] == nil {  // (a tabulated value's source is made first)
             made[v] = ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
@@ -182,10 +184,12 @@ public final class SpikingExecutor {
     /// operators that only count them from a producer that counts its events itself
     /// (``OperatorSpec/countsInputEventsOnly``, ``OperatorSpec/countsOutputEvents``). In a SpikeZIP-TF graph these
     /// are every value but the logits, which halves the memory of the others.
-    static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
+    /// `countingEvents`: ``valuesCountingEvents(_:specs:)`` where the caller has it.
+    static func valuesSharingIncrements(_ graph: SpikingGraph, specs: [AnyOperatorSpec],
+                                        countingEvents: [Bool]? = nil) -> [Bool] {
         var read = [Bool](repeating: false, count: graph.values.count)
         var kept = [Bool](repeating: true, count: graph.values.count)
-        let counted = valuesCountingEvents(graph, specs: specs)
+        let counted = countingEvents ?? valuesCountingEvents(graph, specs: specs)
         for (node, spec) in zip(graph.nodes, specs) {
             for v in node.outputs { kept[v] = spec.keepsOutputIncrements }
         }
@@ -203,8 +207,10 @@ public final class SpikingExecutor {
     /// kept, their producer writes its output totals afresh (``OperatorSpec/writesOutputTotalsAfresh``), and their
     /// one reader is the next operator, which reads only changed rows (``OperatorSpec/readsChangedInputRowsOnly``).
     /// In a SpikeZIP-TF graph these are the inputs of the ST-BIF+ layers and the attention scores.
-    static func valuesWithTransientTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) -> [Bool] {
-        let shared = valuesSharingIncrements(graph, specs: specs)
+    /// `sharingIncrements`: ``valuesSharingIncrements(_:specs:countingEvents:)`` where the caller has it.
+    static func valuesWithTransientTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec],
+                                          sharingIncrements: [Bool]? = nil) -> [Bool] {
+        let shared = sharingIncrements ?? valuesSharingIncrements(graph, specs: specs)
         var producer = [Int?](repeating: nil, count: graph.values.count)
         var readers = [Set<Int>](repeating: [], count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
@@ -218,11 +224,11 @@ public final class SpikingExecutor {
         }
     }
 
-    /// The unit θ of each value whose totals are kept as int8 counts (``ValueSlot/counts``; nil for the others): its
-    /// producer's outputs are counts of θ (``OperatorSpec/countedOutputUnit(_:)``), it is neither the graph's input nor
-    /// its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph whose
-    /// bounds fit in a byte (signed quantizers up to 256 levels, unsigned up to 128) these are the outputs of every
-    /// ST-BIF+ layer.
+    /// The unit θ and the range of the counts of each value whose totals are kept as int8 counts
+    /// (``ValueSlot/counts``; nil for the others): its producer's outputs are counts of θ
+    /// (``OperatorSpec/countedOutput(_:)``), it is neither the graph's input nor its output, and every operator that
+    /// reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph whose bounds fit in a byte (signed
+    /// quantizers up to 256 levels, unsigned up to 128) these are the outputs of every ST-BIF+ layer.
     static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [CountedOutput?] {
         var units = [CountedOutput?](repeating: nil, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
@@ -245,13 +251,16 @@ public final class SpikingExecutor {
     /// Each gets its source and the table of f over the counts −128…127 (made with the operator's own f, so each
     /// entry is the float the operator would compute). In a SpikeZIP-TF graph with GELU these are the MLPs' hidden
     /// values (the differential GELU after fc1's neurons), unless f repeats a value on the range.
-    static func valuesWithTabulatedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws
+    /// The other analyses it needs are made here unless the caller passes them (the executor has made them).
+    static func valuesWithTabulatedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec],
+                                          counted: [CountedOutput?]? = nil, countingEvents: [Bool]? = nil,
+                                          sharingIncrements: [Bool]? = nil, transient: [Bool]? = nil) throws
         -> [(source: Int, table: [Float])?]
     {
-        let counted = try valuesWithCountedTotals(graph, specs: specs)
-        let countsEvents = valuesCountingEvents(graph, specs: specs)
-        let shared = valuesSharingIncrements(graph, specs: specs)
-        let transient = valuesWithTransientTotals(graph, specs: specs)
+        let countsEvents = countingEvents ?? valuesCountingEvents(graph, specs: specs)
+        let shared = sharingIncrements ?? valuesSharingIncrements(graph, specs: specs, countingEvents: countsEvents)
+        let transient = transient ?? valuesWithTransientTotals(graph, specs: specs, sharingIncrements: shared)
+        let counted = try counted ?? valuesWithCountedTotals(graph, specs: specs)
         var readable = [Bool](repeating: true, count: graph.values.count)  // every reader reads counts
         for (node, spec) in zip(graph.nodes, specs) where !spec.readsCountedInputs {
             for v in node.inputs { readable[v] = false }
