@@ -78,7 +78,7 @@ let model = value("--model") ?? "models/vit-mnist-relu-qann16.h5"
 let data = value("--data") ?? "models/data/mnist-test.h5"
 
 print("openblas_core \(BLAS.coreName)")
-print("linear_kernel \(PackedLinear.available ? "packed_avx512" : "openblas")")
+print("linear_kernel \(PackedLinear.kernelName)")
 print("blas_threads \(BLAS.threads)")
 print("workers \(Parallel.workers)")
 if let advice = BLAS.kernelAdvice() { print(advice) }

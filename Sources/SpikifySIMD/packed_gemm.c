@@ -1,7 +1,8 @@
 // Linear layers on weights packed once (include/spikify_simd.h, "Packed GEMM"). Unlike simd.c, these kernels do not
 // mirror a Swift definition: the networks that run them are held to PyTorch's results within a tolerance, and the
 // spiking executor reproduces the QANN's by calling the same kernel (a row's sums never depend on the call), so the
-// AVX-512 kernel fuses multiply and add.
+// kernels fuse multiply and add. The AVX-512 and the AVX2 kernel compute every output with the same operations in
+// the same order, so they give the same bits.
 #include "spikify_simd.h"
 #include <string.h>
 
@@ -139,30 +140,109 @@ static void linear_avx512(const float *x, long rows, long k, const float *packed
         }
     }
 }
+
+/// `mr` (≤ 6) rows of `a` times 16 columns of a packed panel (`b` points at the first of them in row 0 of the
+/// panel), plus the bias, into `c` (masked to `cols` ≤ 16): the sums of `block_avx512`, in the same order, with
+/// 8-float vectors. Six rows of two vectors are 12 accumulators, which with two weight vectors and a broadcast fit
+/// AVX2's 16 registers.
+#define SPK_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+static inline __attribute__((always_inline, target("avx2,fma")))
+void block_avx2(const int mr, const float *a, long lda, const float *b, long k, float *c, long ldc,
+                const float *bias, long cols) {
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+#define SPK_ZERO(r) __m256 lo##r = _mm256_setzero_ps(), hi##r = _mm256_setzero_ps();
+    SPK_ROWS6(SPK_ZERO)
+#undef SPK_ZERO
+    for (long i = 0; i < k; i++) {
+        const __m256 b0 = _mm256_loadu_ps(b + i * PANEL), b1 = _mm256_loadu_ps(b + i * PANEL + 8);
+#define SPK_FMA(r) if (r < mr) { const __m256 x = _mm256_broadcast_ss(a##r + i); \
+                                  lo##r = _mm256_fmadd_ps(x, b0, lo##r); hi##r = _mm256_fmadd_ps(x, b1, hi##r); }
+        SPK_ROWS6(SPK_FMA)
+#undef SPK_FMA
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols - 8), lane);
+    const __m256 bias0 = bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
+    const __m256 bias1 = bias ? _mm256_maskload_ps(bias + 8, m1) : _mm256_setzero_ps();
+    if (cols >= 16) {
+#define SPK_STORE(r) if (r < mr) { _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(bias0, lo##r)); \
+                                    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(bias1, hi##r)); }
+        SPK_ROWS6(SPK_STORE)
+#undef SPK_STORE
+    } else {
+#define SPK_STORE(r) if (r < mr) { _mm256_maskstore_ps(c + r * ldc, m0, _mm256_add_ps(bias0, lo##r)); \
+                                    _mm256_maskstore_ps(c + r * ldc + 8, m1, _mm256_add_ps(bias1, hi##r)); }
+        SPK_ROWS6(SPK_STORE)
+#undef SPK_STORE
+    }
+}
+#undef SPK_ROWS6
+
+/// Each panel in two halves of 16 columns, each in blocks of 6 rows (`block_avx2`).
+__attribute__((target("avx2,fma")))
+static void linear_avx2(const float *x, long rows, long k, const float *packed, const float *bias, long n,
+                        long firstPanel, long endPanel, float *y) {
+    for (long q = firstPanel; q < endPanel; q++) {
+        for (long half = 0; half < 2; half++) {
+            const long first = q * PANEL + half * 16;
+            if (first >= n) break;
+            const long cols = n - first < 16 ? n - first : 16;
+            const float *b = packed + q * k * PANEL + half * 16, *bq = bias ? bias + first : 0;
+            long r = 0;
+            for (; r + 6 <= rows; r += 6) block_avx2(6, x + r * k, k, b, k, y + r * n + first, n, bq, cols);
+            switch (rows - r) {  // one specialisation per leftover row count
+#define SPK_TAIL(m) case m: block_avx2(m, x + r * k, k, b, k, y + r * n + first, n, bq, cols); break;
+                SPK_TAIL(1) SPK_TAIL(2) SPK_TAIL(3) SPK_TAIL(4) SPK_TAIL(5)
+#undef SPK_TAIL
+                default: break;
+            }
+        }
+    }
+}
 #endif
 
-int spk_packed_linear_available(void) {
+/// The kernel this CPU runs: 2 (AVX-512F), 1 (AVX2 and FMA), 0 (none).
+static int packed_kernel(void) {
 #ifdef SPK_HAVE_AVX512_GEMM
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
 #endif
+    return 0;
 }
+
+int spk_packed_linear_available(void) { return packed_kernel(); }
 
 void spk_packed_linear(const float *x, long rows, long inFeatures, const float *packed, const float *bias,
                        long outFeatures, long firstPanel, long endPanel, float *y) {
+    if (!spk_packed_linear_on(packed_kernel(), x, rows, inFeatures, packed, bias, outFeatures, firstPanel, endPanel,
+                              y)) {
+        __builtin_trap();  // callers check spk_packed_linear_available() first
+    }
+}
+
+int spk_packed_linear_on(int kernel, const float *x, long rows, long inFeatures, const float *packed,
+                         const float *bias, long outFeatures, long firstPanel, long endPanel, float *y) {
+    if (kernel < 1 || kernel > packed_kernel()) return 0;
 #ifdef SPK_HAVE_AVX512_GEMM
     // Blocks of rows whose inputs stay in cache while the panels of the weights pass by.
     enum { ROW_BLOCK = 240 };
+    const int avx512 = kernel == 2;
     for (long r = 0; r < rows; r += ROW_BLOCK) {
         const long m = rows - r < ROW_BLOCK ? rows - r : ROW_BLOCK;
-        linear_avx512(x + r * inFeatures, m, inFeatures, packed, bias, outFeatures, firstPanel, endPanel,
-                      y + r * outFeatures);
+        if (avx512) {
+            linear_avx512(x + r * inFeatures, m, inFeatures, packed, bias, outFeatures, firstPanel, endPanel,
+                          y + r * outFeatures);
+        } else {
+            linear_avx2(x + r * inFeatures, m, inFeatures, packed, bias, outFeatures, firstPanel, endPanel,
+                        y + r * outFeatures);
+        }
     }
+    return 1;
 #else
     (void)x; (void)rows; (void)inFeatures; (void)packed; (void)bias; (void)outFeatures; (void)firstPanel;
     (void)endPanel; (void)y;
-    __builtin_trap();  // callers check spk_packed_linear_available() first
+    return 0;
 #endif
 }

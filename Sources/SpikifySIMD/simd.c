@@ -92,62 +92,79 @@ static inline __attribute__((always_inline)) float stbif_level(float x, float th
     return within == within ? __builtin_floorf(within) : lower - 1;
 }
 
+/// The spike of an ST-BIF+ neuron at level `l` with count `c`: `clamp(L − S, −B, B)`, 0 for the NaN level, and the
+/// row's sums. With single spikes (`single`) two comparisons decide it, every spike has size 1, and a row's events
+/// equal its spikes, so only one sum is kept (the row's end completes the others).
+static inline __attribute__((always_inline))
+float stbif_spike(float l, float c, float lower, float burst, int single, uint32_t *rowSpikes, uint32_t *rowEvents,
+                  uint32_t *largest) {
+    if (single) {
+        /* L ≤ upper, so L > S only below the upper bound; the NaN level lower − 1 never exceeds S. */
+        const int up = l > c, down = (l < c) & (l >= lower);
+        *rowSpikes += (uint32_t)(up | down);
+        return (float)up - (float)down;
+    }
+    const float magic = 8388608.0f;
+    float k = l - c;
+    float above = k < -burst ? -burst : k;
+    float within = above > burst ? burst : above;
+    float spike = l >= lower ? within : 0;
+    uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - 0x4B000000u;
+    *rowSpikes += size;
+    *rowEvents += ((size - 1) >> 31) ^ 1;
+    *largest = size > *largest ? size : *largest;
+    return spike;
+}
+
 /// The ST-BIF+ rows of `spk_stbif_rows` for one level type (`LEVEL_T`: int8_t or int32_t), with the levels computed
 /// from the input totals `x` and stored (`readInput`) or read back, the counts (`countKind`) recovered from the totals
-/// (S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), kept in a float buffer, or kept
-/// as int8 in place of the totals, and the increments written or not (`writeIncrements`). The spike is `clamp(L − S, −B, B)`, 0 for the NaN level; with
-/// single spikes (`single`) two comparisons decide it, every spike has size 1, and a row's events equal its spikes, so
-/// only one sum is reduced per row.
+/// (S = round(total·(1/θ)), exact for |S| < 2²¹ and θ, 1/θ normal, see the header), kept in a float buffer, kept
+/// as int8 in place of the totals, or kept with the levels in one byte (`SPK_COUNTS_NIBBLES`: the count's code in
+/// the high half, the level's in the low one, `levels` unused), and the increments written or not
+/// (`writeIncrements`).
 #define SPK_STBIF_ROWS(NAME, LEVEL_T) \
 static inline __attribute__((always_inline)) \
 spk_fire_sums NAME(const float *x, LEVEL_T *level, void *countBuffer, float *total, float *increment, long rows, \
                    long width, float theta, float lower, float upper, float burst, uint8_t *fired, int readInput, \
                    int countKind, int writeIncrements, int single) { \
     const int fromTotals = countKind == SPK_COUNTS_FROM_TOTALS, inBytes = countKind == SPK_COUNTS_INT8; \
+    const int nibbles = countKind == SPK_COUNTS_NIBBLES; \
     float *count = (float *)countBuffer; \
     int8_t *count8 = (int8_t *)countBuffer; \
+    uint8_t *codes = (uint8_t *)countBuffer; \
     const float magic = 8388608.0f; \
-    const uint32_t magicBits = 0x4B000000u; \
     const float inverse = 1 / theta; \
     uint32_t spikes = 0, events = 0, largest = 0; \
     for (long r = 0; r < rows; r++) { \
         uint32_t rowSpikes = 0, rowEvents = 0; \
         for (long i = r * width; i < (r + 1) * width; i++) { \
+            const uint8_t code = nibbles ? codes[i] : 0; \
             float l; \
             if (readInput) { \
                 l = stbif_level(x[i], theta, lower, upper); \
-                level[i] = (LEVEL_T)l; \
+                if (!nibbles) level[i] = (LEVEL_T)l; \
             } else { \
-                l = (float)level[i]; \
+                l = nibbles ? (float)(code & 15) + lower : (float)level[i]; \
             } \
             float c; \
             if (fromTotals) { \
                 float q = total[i] * inverse; \
                 float mq = __builtin_copysignf(magic, q); \
                 c = (q + mq) - mq; /* nearest integer (|q| < 2²²) */ \
+            } else if (nibbles) { \
+                c = (float)(code >> 4) + lower; \
             } else if (inBytes) { \
                 c = (float)count8[i]; \
             } else { \
                 c = count[i]; \
             } \
-            float spike; \
-            if (single) { \
-                /* L ≤ upper, so L > S only below the upper bound; the NaN level lower − 1 never exceeds S. */ \
-                const int up = l > c, down = (l < c) & (l >= lower); \
-                spike = (float)up - (float)down; \
-                rowSpikes += (uint32_t)(up | down); \
-            } else { \
-                float k = l - c; \
-                float above = k < -burst ? -burst : k; \
-                float within = above > burst ? burst : above; \
-                spike = l >= lower ? within : 0; \
-                uint32_t size = float_to_bits((spike < 0 ? -spike : spike) + magic) - magicBits; \
-                rowSpikes += size; \
-                rowEvents += ((size - 1) >> 31) ^ 1; \
-                largest = size > largest ? size : largest; \
-            } \
+            float spike = stbif_spike(l, c, lower, burst, single, &rowSpikes, &rowEvents, &largest); \
             float updated = c + spike; \
-            if (inBytes) { \
+            if (nibbles) { \
+                /* A neuron at the NaN level keeps its count as its level: it does not fire there either. */ \
+                float kept = l >= lower ? l : updated; \
+                codes[i] = (uint8_t)(((int)(updated - lower) << 4) | (int)(kept - lower)); \
+            } else if (inBytes) { \
                 count8[i] = (int8_t)updated; /* the total S·θ is computed by its readers */ \
             } else { \
                 if (!fromTotals) count[i] = updated; \
@@ -180,6 +197,8 @@ spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, void
     return KERNEL(x, (LEVEL_T *)levels, count, total, increment, rows, width, theta, lower, upper, burst, fired, \
                   readInput, kind, writeIncrements, single)
 #define SPK_STBIF_KINDS(KERNEL, LEVEL_T, readInput, writeIncrements, single) \
+    if (countKind == SPK_COUNTS_NIBBLES) \
+        SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_NIBBLES, writeIncrements, single); \
     if (countKind == SPK_COUNTS_INT8) SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_INT8, writeIncrements, single); \
     if (countKind == SPK_COUNTS_FLOAT) SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_FLOAT, writeIncrements, single); \
     SPK_STBIF(KERNEL, LEVEL_T, readInput, SPK_COUNTS_FROM_TOTALS, writeIncrements, single);
@@ -204,6 +223,16 @@ spk_fire_sums spk_stbif_rows(const float *x, void *levels, long levelBytes, void
 SPK_CLONES
 void spk_counts_to_floats(const int8_t *counts, float unit, float *out, long n) {
     for (long i = 0; i < n; i++) out[i] = (float)counts[i] * unit;
+}
+
+SPK_CLONES
+void spk_nibble_counts_to_floats(const uint8_t *codes, int base, float unit, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = (float)((codes[i] >> 4) + base) * unit;
+}
+
+SPK_CLONES
+void spk_nibble_lookup(const uint8_t *codes, const float *table, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = table[codes[i] >> 4];
 }
 
 SPK_CLONES

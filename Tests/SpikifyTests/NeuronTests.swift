@@ -156,8 +156,9 @@ final class NeuronTests: XCTestCase {
     /// The layer's kernel (C, vectorised clones: SpikifySIMD) computes every neuron's level from its input as the
     /// Swift rule does and stores it (int8 or int32), or reads it back where the input did not change, fires as
     /// ``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, flags the rows that spiked, and sums spikes, events and the
-    /// largest spike alike, with the counts in a buffer and recovered from the totals; blocks of 1–3 rows of odd
-    /// widths (vector remainders), random θ, bounds, bursts, counts and inputs near the firing boundaries.
+    /// largest spike alike, with the counts recovered from the totals, in a float buffer, as int8, and at up to 16
+    /// levels beside the level in one byte; blocks of 1–3 rows of odd widths (vector remainders), random θ, bounds,
+    /// bursts, counts and inputs near the firing boundaries.
     func testRowKernelEqualsTheNeuronRuleNeuronByNeuron() {
         // Where counts cannot be recovered from totals, layers keep them: subnormal or overflowing θ, huge bounds.
         XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: Float.leastNormalMagnitude / 2, lower: 0, upper: 15))
@@ -166,17 +167,18 @@ final class NeuronTests: XCTestCase {
         XCTAssertFalse(STBIFLayer.countsFromTotals(threshold: 0.5, lower: 0, upper: 1 << 21))
         XCTAssertTrue(STBIFLayer.countsFromTotals(threshold: 0.5, lower: -(1 << 21) + 1, upper: (1 << 21) - 1))
         var rng = SplitMix(state: 17)
+        var nibbleBlocks = 0
         for iteration in 0..<400 {
             let rows = Int.random(in: 1...3, using: &rng), width = Int.random(in: 1...77, using: &rng)
             let n = rows * width
-            let levels = Int32.random(in: 2...(iteration % 4 == 3 ? 4000 : 64), using: &rng)
+            let levels = Int32.random(in: 2...[64, 16, 64, 4000][iteration % 4], using: &rng)
             let signed = Bool.random(using: &rng)
             let lower = signed ? -levels / 2 : 0, upper = signed ? levels / 2 - 1 : levels - 1
             // Every other block with single spikes (the default, which the kernel specialises).
             let burst = iteration % 2 == 0 ? 1 : Int32.random(in: 1...(upper - lower + 1), using: &rng)
             let theta = Float.random(in: 0.001...2, using: &rng)
             let levelBytes = lower - 1 >= -128 && upper <= 127 && iteration % 3 != 0 ? 1 : 4
-            var counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
+            let counts = (0..<n).map { _ in Float(Int32.random(in: lower...upper, using: &rng)) }
             let quiet = Int.random(in: 0..<rows, using: &rng)  // one row held at its count (a silent row)
             let x = (0..<n).map { i -> Float in
                 // Inputs on, next to and between the thresholds of the current count, and far outside.
@@ -200,6 +202,10 @@ final class NeuronTests: XCTestCase {
                 largest = max(largest, UInt32(abs(k)))
                 if k != 0 { expectedFired[i / width] = 1 }
             }
+            // Levels in the counts' bytes (at up to 16 levels): a neuron at the NaN level keeps its count as its level.
+            let nibbleLevels = (0..<n).map {
+                expectedLevels[$0] < lower ? Int32(expectedCounts[$0]) : expectedLevels[$0]
+            }
             /// One kernel call from the start state: levels from `x` (or read back from `startLevels`), counts
             /// (`kind`) recovered from the totals, in a float buffer or int8 in place of the totals, increments
             /// written or not.
@@ -209,37 +215,51 @@ final class NeuronTests: XCTestCase {
             {
                 var narrow = startLevels.map { Int8(truncatingIfNeeded: $0) }, wide = startLevels
                 var kept = counts, kept8 = counts.map { Int8(truncatingIfNeeded: Int($0)) }
-                var totals = kind == SPK_COUNTS_INT8 ? [Float](repeating: -1, count: n) : counts.map { $0 * theta }
+                if kind == SPK_COUNTS_NIBBLES {  // count code high, level code low
+                    kept8 = (0..<n).map { Int8(bitPattern: UInt8(Int32(counts[$0]) - lower) << 4
+                                                               | UInt8(startLevels[$0] - lower)) }
+                }
+                let bytes = kind == SPK_COUNTS_INT8 || kind == SPK_COUNTS_NIBBLES
+                var totals = bytes ? [Float](repeating: -1, count: n) : counts.map { $0 * theta }
                 var dy = [Float](repeating: 0, count: n), fired = [UInt8](repeating: 7, count: rows)
                 let sums = x.withUnsafeBufferPointer { xb in narrow.withUnsafeMutableBytes { nb in
                     wide.withUnsafeMutableBytes { wb in kept.withUnsafeMutableBytes { kb in kept8.withUnsafeMutableBytes { k8 in
                         dy.withUnsafeMutableBufferPointer { db in
                             spk_stbif_rows(readInput ? xb.baseAddress : nil, levelBytes == 1 ? nb.baseAddress : wb.baseAddress,
                                            levelBytes,
-                                           kind == SPK_COUNTS_INT8 ? k8.baseAddress : kind == SPK_COUNTS_FLOAT ? kb.baseAddress : nil,
+                                           bytes ? k8.baseAddress : kind == SPK_COUNTS_FLOAT ? kb.baseAddress : nil,
                                            kind, &totals, increments ? db.baseAddress : nil, rows, width, theta, Float(lower),
                                            Float(upper), Float(burst), &fired)
                         }
                     } } }
                 } }
+                if kind == SPK_COUNTS_NIBBLES {
+                    let codes = kept8.map { UInt8(bitPattern: $0) }
+                    return (codes.map { Int32($0 & 15) + lower }, codes.map { Float(Int32($0 >> 4) + lower) }, totals,
+                            dy, fired, sums)
+                }
                 let levels = levelBytes == 1 ? narrow.map { Int32($0) } : wide
                 let after = kind == SPK_COUNTS_INT8 ? kept8.map { Float($0) } : kind == SPK_COUNTS_FLOAT ? kept : counts
                 return (levels, after, totals, dy, fired, sums)
             }
             let zeros = [Int32](repeating: 0, count: n)
-            let int8Counts = lower >= -128 && upper <= 127
-            for kind in [SPK_COUNTS_FROM_TOTALS, SPK_COUNTS_FLOAT] + (int8Counts ? [SPK_COUNTS_INT8] : []) {
+            let int8Counts = lower >= -128 && upper <= 127, nibbles = upper - lower <= 15
+            if nibbles { nibbleBlocks += 1 }
+            for kind in [SPK_COUNTS_FROM_TOTALS, SPK_COUNTS_FLOAT] + (int8Counts ? [SPK_COUNTS_INT8] : [])
+                + (nibbles ? [SPK_COUNTS_NIBBLES] : []) {
+                let stored = kind == SPK_COUNTS_NIBBLES ? nibbleLevels : expectedLevels
                 for increments in [true, false] {
                     let fresh = step(readInput: true, startLevels: zeros, kind: kind, increments: increments)
-                    let again = step(readInput: false, startLevels: expectedLevels, kind: kind, increments: increments)
+                    let again = step(readInput: false, startLevels: stored, kind: kind, increments: increments)
                     for r in [fresh, again] {
                         let what = "iteration \(iteration), counts \(kind), increments \(increments)"
-                        XCTAssertEqual(r.levels, expectedLevels, what)
+                        XCTAssertEqual(r.levels, stored, what)
                         if kind != SPK_COUNTS_FROM_TOTALS {
                             XCTAssertEqual(r.counts.map(\.bitPattern), expectedCounts.map(\.bitPattern), what)
                         }
-                        // Int8 counts replace the totals: none are written (their readers compute S·θ).
-                        XCTAssertEqual(r.totals.map(\.bitPattern), (kind == SPK_COUNTS_INT8
+                        // Counts in bytes replace the totals: none are written (their readers compute S·θ).
+                        let bytes = kind == SPK_COUNTS_INT8 || kind == SPK_COUNTS_NIBBLES
+                        XCTAssertEqual(r.totals.map(\.bitPattern), (bytes
                             ? [Float](repeating: -1, count: n) : expectedTotals).map(\.bitPattern), what)
                         XCTAssertEqual(r.increments.map(\.bitPattern),
                                        (increments ? expectedIncrements : [Float](repeating: 0, count: n))
@@ -254,5 +274,6 @@ final class NeuronTests: XCTestCase {
             // Events are the non-zero increments (what a linear layer fed by the layer counts as its input events).
             XCTAssertEqual(Int(events), expectedIncrements.filter { $0 != 0 }.count)
         }
+        XCTAssertGreaterThan(nibbleBlocks, 60)
     }
 }

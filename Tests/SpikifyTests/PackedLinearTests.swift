@@ -17,10 +17,10 @@ final class PackedLinearTests: XCTestCase {
     }
 
     func testMatchesTheDefinitionAndEveryRowIsIndependentOfTheOthers() throws {
-        guard PackedLinear.available else { throw XCTSkip("this CPU has no AVX-512F") }
-        // Output widths with partial panels (37, 70), odd and even panel counts, rows covering every leftover count
-        // of the 12- and 6-row blocks and more than one 240-row block, with and without bias.
-        for (rows, k, n) in [(1, 5, 37), (13, 64, 70), (23, 33, 32), (251, 48, 96)] {
+        guard PackedLinear.available else { throw XCTSkip("this CPU has neither AVX-512F nor AVX2 and FMA") }
+        // Output widths with partial panels and halves of panels (37, 70, 10), odd and even panel counts, rows covering
+        // every leftover count of the 12- and 6-row blocks and more than one 240-row block, with and without bias.
+        for (rows, k, n) in [(1, 5, 37), (13, 64, 70), (23, 33, 32), (251, 48, 96), (5, 7, 10)] {
             for withBias in [false, true] {
                 let x = FloatBuffer(random(rows * k, seed: UInt64(rows * 7 + k))), w = random(n * k, seed: 99)
                 let bias = withBias ? FloatBuffer(random(n, seed: 5)) : nil
@@ -57,6 +57,14 @@ final class PackedLinearTests: XCTestCase {
                     }
                     XCTAssertEqual(z.array.map(\.bitPattern), y.array.map(\.bitPattern), "n \(n), \(split) panels a call")
                 }
+                // The AVX2 kernel (16 columns by 6 rows) gives the AVX-512 kernel's bits (checked where the CPU runs
+                // both), and each kernel's own.
+                for kernel in 1...Int32(spk_packed_linear_available()) {
+                    let z = FloatBuffer(count: rows * n)
+                    XCTAssertEqual(spk_packed_linear_on(kernel, x.pointer, rows, k, packed, bias?.pointer, n, 0,
+                                                        panels, z.pointer), 1)
+                    XCTAssertEqual(z.array.map(\.bitPattern), y.array.map(\.bitPattern), "n \(n), kernel \(kernel)")
+                }
             }
         }
     }
@@ -64,7 +72,7 @@ final class PackedLinearTests: XCTestCase {
     /// Packing weights equal bit for bit to those of a live packed copy returns that copy; any other weights (one
     /// bit apart, −0 for +0, another shape) get their own; a copy whose last user has gone is not found again.
     func testPackedCopiesOfTheSameWeightsAreSharedWhileAlive() throws {
-        guard PackedLinear.available else { throw XCTSkip("this CPU has no AVX-512F") }
+        guard PackedLinear.available else { throw XCTSkip("this CPU has neither AVX-512F nor AVX2 and FMA") }
         let (n, k) = (40, 24)
         let w = random(n * k, seed: 321)
         func pack(_ values: [Float], n: Int = n, k: Int = k) -> FloatBuffer {
@@ -83,7 +91,7 @@ final class PackedLinearTests: XCTestCase {
         XCTAssertEqual(spk_packed_equals(flipped, n, k, first.pointer), 0)
         // The registry does not keep a copy alive: it goes with its last user.
         var only: FloatBuffer? = pack(random(n * k, seed: 654))
-        weak var probe = only
+        weak let probe = only
         XCTAssertNotNil(probe)
         only = nil
         XCTAssertNil(probe)

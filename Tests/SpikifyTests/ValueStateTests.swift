@@ -28,8 +28,11 @@ final class ValueStateTests: XCTestCase {
         let neurons = g.nodes.filter { $0.kind == STBIFSpec.kind }
         XCTAssertEqual(Set(g.values.indices.filter { units[$0] != nil }), Set(neurons.flatMap(\.outputs)))
         for node in neurons {
-            guard case .number(let theta)? = node.attributes["threshold"] else { return XCTFail("no threshold") }
+            guard case .number(let theta)? = node.attributes["threshold"],
+                  case .number(let lower)? = node.attributes["lower"] else { return XCTFail("no threshold or bounds") }
             XCTAssertEqual(units[node.outputs[0]]?.unit, Float(theta))
+            // At 16 levels each count shares its byte with the neuron's level: codes from the lower bound.
+            XCTAssertEqual(units[node.outputs[0]]?.nibbleBase, Int(lower))
         }
         // Together a large share of the state: the float totals kept at a batch of 4 shrink by their size.
         let executor = try SpikingExecutor(graph: g, batchCapacity: 4, lanes: 1)
@@ -142,6 +145,44 @@ final class ValueStateTests: XCTestCase {
         XCTAssertEqual(Array(slot.counts!.array[0..<6]), Array(counts[6..<12]))
         slot.reset()
         XCTAssertEqual(slot.counts!.array, [Int8](repeating: 0, count: 12))
+    }
+
+    /// Counts sharing their bytes with the producer (``ValueSlot/nibbleBase``) are read from the high halves, whatever
+    /// the low halves hold, as `Float(S)·θ` or through a table of them; they move with their sample, and reset to
+    /// the code of 0 in both halves.
+    func testCountsSharingBytesWithTheirProducerReadTheHighHalves() {
+        XCTAssertEqual(CountedOutput(unit: 1, levels: -8...7, sharesBytesWithProducer: true).nibbleBase, -8)
+        XCTAssertEqual(CountedOutput(unit: 1, levels: 0...15, sharesBytesWithProducer: true).nibbleBase, 0)
+        XCTAssertNil(CountedOutput(unit: 1, levels: 0...16, sharesBytesWithProducer: true).nibbleBase)
+        XCTAssertNil(CountedOutput(unit: 1, levels: 1...15, sharesBytesWithProducer: true).nibbleBase)  // no 0
+        XCTAssertNil(CountedOutput(unit: 1, levels: -8...7).nibbleBase)
+        let info = ValueInfo(name: "s", rows: 2, width: 3), theta: Float = 0.3
+        let slot = ValueSlot(info, batch: 2, countUnit: theta, nibbleBase: -8, countsEvents: true)
+        let plain = ValueSlot(info, batch: 2)
+        let counts = [-8, -3, 0, 1, 7, 5, 2, -1, 5, 0, 6, -7]
+        var rng = NeuronTests.SplitMix(state: 5)
+        for (i, c) in counts.enumerated() {
+            slot.counts![i] = Int8(bitPattern: UInt8(c + 8) << 4 | UInt8.random(in: 0...15, using: &rng))
+            plain.total[i] = Float(c) * theta
+        }
+        var out = [Float](repeating: .nan, count: 12)
+        slot.loadRows(0, count: 4, into: &out)
+        XCTAssertEqual(out.map(\.bitPattern), plain.total.array.map(\.bitPattern))
+        var sum = (0..<12).map { Float($0) * 0.7 }
+        slot.addRows(0, count: 4, to: &sum)
+        XCTAssertEqual(sum.map(\.bitPattern), (0..<12).map { (plain.total[$0] + Float($0) * 0.7).bitPattern })
+        let table = (-128...127).map { Float($0 * $0) + 0.25 }
+        let view = ValueSlot(info, batch: 2, countsEvents: true, tabulating: slot, table: table)
+        XCTAssertEqual(view.nibbleBase, -8)
+        view.loadRows(0, count: 4, into: &out)
+        XCTAssertEqual(out, counts.map { table[$0 + 128] })
+        let bytes = slot.counts!.array
+        slot.moveSample(from: 1, to: 0)
+        XCTAssertEqual(Array(slot.counts!.array[0..<6]), Array(bytes[6..<12]))
+        slot.reset()
+        XCTAssertEqual(slot.counts!.array, [Int8](repeating: Int8(bitPattern: 0x88), count: 12))
+        slot.loadRows(0, count: 4, into: &out)
+        XCTAssertEqual(out, [Float](repeating: 0, count: 12))
     }
 
     /// A tabulated slot reads its source's counts through its table, leaves resetting and moving them to the

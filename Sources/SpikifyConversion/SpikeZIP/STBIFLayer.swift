@@ -9,13 +9,16 @@ import SpikifySpiking
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the incremental
 /// `u += x_t/θ; u −= k`), so that once the input settles the count is exactly `clamp(floor(X̂/θ + 0.5))` as the QANN
 /// computes it, for every B. The output increment is `k·θ`, its total `S·θ`. The layer keeps, per neuron, only that
-/// settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)`, in one byte where the bounds allow
-/// (``STBIFNeuron/settleLevel(drive:lower:upper:)``): it is recomputed from the input total in the rows whose input
-/// changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, the membrane
+/// settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)` (``STBIFNeuron/settleLevel(drive:lower:upper:)``), in
+/// one byte where the bounds allow, and at up to 16 levels in half of its count's byte (below): it is recomputed
+/// from the input total in the rows whose input changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, the membrane
 /// rule's spikes and settled count). So the layer reads its input only in changed rows, right after their producer
 /// wrote them, and the executor need not keep that input's totals between steps
 /// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the output itself where the
-/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutput(_:)``); else
+/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutput(_:)``), at up
+/// to 16 levels as the code `S − lower` in the high half of a byte whose low half is the level's `L − lower`
+/// (``ValueSlot/nibbleBase``, `SPK_COUNTS_NIBBLES`; a neuron at the NaN level keeps its count there as its level,
+/// at which it does not fire either), so that such a layer keeps one byte per neuron in all; else
 /// it is recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
 /// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer.
 /// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
@@ -33,9 +36,10 @@ final class STBIFLayer: SpikeEmitter {
     let count: FloatBuffer?
     /// Where the kernel finds the counts (`SPK_COUNTS_*`), and the bytes of one.
     private let countKind: Int, countBytes: Int
-    /// Settle levels, one per neuron: int8 when the bounds and the NaN level `lower − 1` fit in it, else int32.
+    /// Settle levels, one per neuron: in the counts' bytes (both nil), int8 when the bounds and the NaN level
+    /// `lower − 1` fit in it, else int32.
     private let narrowLevels: ScalarBuffer<Int8>?, wideLevels: ScalarBuffer<Int32>?
-    private let levels: UnsafeMutableRawPointer, levelBytes: Int  // (passed to the kernel untyped)
+    private let levels: UnsafeMutableRawPointer?, levelBytes: Int  // (passed to the kernel untyped)
     let stepSpikes: ScalarBuffer<Int>
     let stepEvents: ScalarBuffer<Int>
     /// Per batch position: the largest |k| at the last step.
@@ -52,7 +56,10 @@ final class STBIFLayer: SpikeEmitter {
         self.lower = Int32(lower)
         self.upper = Int32(upper)
         self.burst = Int32(burst)
-        if output.counts != nil {  // the output's totals are these counts (STBIFSpec.countedOutput)
+        if let base = output.nibbleBase {  // the counts and the levels share bytes (STBIFSpec.countedOutput)
+            precondition(output.countUnit == threshold && base == lower, "counted output of another unit or base")
+            (count, countKind, countBytes) = (nil, SPK_COUNTS_NIBBLES, 1)
+        } else if output.counts != nil {  // the output's totals are these counts (STBIFSpec.countedOutput)
             precondition(output.countUnit == threshold, "counted output of another unit")
             (count, countKind, countBytes) = (nil, SPK_COUNTS_INT8, 1)
         } else if Self.countsFromTotals(threshold: threshold, lower: lower, upper: upper) {
@@ -62,7 +69,10 @@ final class STBIFLayer: SpikeEmitter {
                                               SPK_COUNTS_FLOAT, 4)
         }
         let neurons = batch * input.info.perSample
-        if lower - 1 >= Int(Int8.min) && upper <= Int(Int8.max) {
+        if countKind == SPK_COUNTS_NIBBLES {
+            (narrowLevels, wideLevels) = (nil, nil)
+            (levels, levelBytes) = (nil, 1)
+        } else if lower - 1 >= Int(Int8.min) && upper <= Int(Int8.max) {
             narrowLevels = ScalarBuffer<Int8>(count: neurons)
             wideLevels = nil
             (levels, levelBytes) = (UnsafeMutableRawPointer(narrowLevels!.pointer), 1)
@@ -78,7 +88,8 @@ final class STBIFLayer: SpikeEmitter {
 
     func reset(batch: Int) {
         count?.zero()  // (recovered counts start at 0 with the output totals, which the executor zeroes)
-        // Level 0 is the level of a zero input total, which is where every input starts (lower ≤ 0 ≤ upper).
+        // Level 0 is the level of a zero input total, which is where every input starts (lower ≤ 0 ≤ upper). (Levels
+        // in the counts' bytes start at its code: the executor resets them with the counts.)
         narrowLevels?.zero()
         wideLevels?.zero()
         stepSpikes.zero()
@@ -111,7 +122,7 @@ final class STBIFLayer: SpikeEmitter {
         let countKind = countKind, countBytes = countBytes, spikes = SendablePointer(stepSpikes.pointer)
         let events = SendablePointer(stepEvents.pointer), largest = SendablePointer(sampleLargestSpike.pointer)
         let fired = SendablePointer(output.rowFlags.pointer)
-        let levels = SendablePointer(levels.assumingMemoryBound(to: UInt8.self)), levelBytes = levelBytes
+        let levels = levels.map { SendablePointer($0.assumingMemoryBound(to: UInt8.self)) }, levelBytes = levelBytes
         let theta = threshold, lo = Float(lower), hi = Float(upper), b = Float(burst), input = input
         precondition(burst < 4_194_304, "burst spikes above 2²² are not supported")
         Parallel.forChunks(batch) { samples in
@@ -128,7 +139,8 @@ final class STBIFLayer: SpikeEmitter {
                         last += 1
                     }
                     let sums = spk_stbif_rows(changed ? x.base + r * w : nil,
-                                              UnsafeMutableRawPointer(levels.base + r * w * levelBytes), levelBytes,
+                                              levels.map { UnsafeMutableRawPointer($0.base + r * w * levelBytes) },
+                                              levelBytes,
                                               counts.map { UnsafeMutableRawPointer($0.base + r * w * countBytes) },
                                               countKind,
                                               y.map { $0.base + r * w }, dy.map { $0.base + r * w }, last - r, w,

@@ -33,10 +33,11 @@ enum STBIFSpec: TotalOperatorSpec {
     static var readsChangedInputRowsOnly: Bool { true }
     static var writesOutputTotalsAfresh: Bool { false }
     /// Its output totals are counts S·θ: int8 where the bounds fit (−128…127: signed quantizers up to 256 levels,
-    /// unsigned up to 128), and the layer writes them there.
+    /// unsigned up to 128), and the layer writes them there; at up to 16 levels each count shares its byte with the
+    /// neuron's settle level (``STBIFLayer``).
     static func countedOutput(_ p: Parameters) -> CountedOutput? {
         p.lower >= Int(Int8.min) && p.upper <= Int(Int8.max)
-            ? CountedOutput(unit: p.threshold, levels: p.lower...p.upper) : nil
+            ? CountedOutput(unit: p.threshold, levels: p.lower...p.upper, sharesBytesWithProducer: true) : nil
     }
     struct Parameters { let site: String, threshold: Float, lower: Int, upper: Int, burst: Int }
 

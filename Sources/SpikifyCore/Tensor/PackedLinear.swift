@@ -2,8 +2,8 @@ import Foundation
 import SpikifySIMD
 
 /// `nn.Linear` on weights packed once: the C kernel `spk_packed_linear` (SpikifySIMD, `packed_gemm.c`), on CPUs
-/// with AVX-512, for every forward pass of ``ViTForward`` (float ANN, QANN, calibration) and the spiking executor's
-/// linear layers.
+/// with AVX-512 or with AVX2 and FMA (the same bits), for every forward pass of ``ViTForward`` (float ANN, QANN,
+/// calibration) and the spiking executor's linear layers.
 ///
 /// Why Spikify has a GEMM of its own here: OpenBLAS packs the weight matrix again at every call and has no API to
 /// keep it packed; for one ViT-Tiny image the repacking is 10–15% of a layer's time (docs/performance.md). And the
@@ -14,8 +14,11 @@ import SpikifySIMD
 /// Packed copies of the same weights are shared across the process (``pack(_:outFeatures:inFeatures:)``): an
 /// evaluation's float ANN, its QANN reference and its spiking executor hold one copy, not three.
 package final class PackedLinear: @unchecked Sendable {
-    /// Whether this CPU runs the kernel (AVX-512F); elsewhere callers use ``Kernels`` (OpenBLAS).
+    /// Whether this CPU runs the kernel (AVX-512F, or AVX2 with FMA: the same bits); elsewhere callers use
+    /// ``Kernels`` (OpenBLAS).
     package static let available = spk_packed_linear_available() != 0
+    /// The kernel's name on this CPU ("packed_avx512", "packed_avx2"), or "openblas" where it does not run.
+    package static let kernelName = ["openblas", "packed_avx2", "packed_avx512"][Int(spk_packed_linear_available())]
 
     private let lock = NSLock()
     /// Packed copies by the address of the weights they pack (buffers that live as long as their owner).
@@ -88,7 +91,7 @@ package final class PackedLinear: @unchecked Sendable {
     /// output columns spread over the cores.
     package static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures k: Int, packed: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, outFeatures n: Int, into y: UnsafeMutablePointer<Float>) {
-        precondition(available, "spk_packed_linear needs AVX-512F")
+        precondition(available, "spk_packed_linear needs AVX2 and FMA, or AVX-512F")
         let panels = panels(outFeatures: n)
         let xs = SendablePointer(x), w = SendablePointer(packed), ys = SendablePointer(y)
         let b = bias.map { SendablePointer($0) }

@@ -4,7 +4,7 @@ import SpikifyCore
 /// Executes a ViT exactly as timm's `VisionTransformer.forward` in eval mode: patch embedding, class token,
 /// position embedding, pre-norm blocks (`x + attn(norm1(x))`, `x + mlp(norm2(x))`), pooling and head.
 ///
-/// Linear layers run on weights packed once where the CPU has AVX-512 (``PackedLinear``: a second copy of the
+/// Linear layers run on weights packed once where the CPU has AVX-512 or AVX2 (``PackedLinear``: a second copy of the
 /// linear weights; a row's result depends neither on its batch nor on its position), output columns spread over
 /// the cores; elsewhere on OpenBLAS, one GEMM per image. With a hook (QANN, calibration), attention runs per
 /// (image, head) and row kernels per chunk of rows, with BLAS held to one thread. Without a hook (the float ANN), a
@@ -20,12 +20,12 @@ public final class ViTForward: Sendable {
     /// call costs page faults); concurrent callers each get their own.
     private let spare = Spare()
 
-    /// The packed weights (``PackedLinear``); nil where the CPU lacks AVX-512 or packing is off.
+    /// The packed weights (``PackedLinear``); nil where the CPU lacks both AVX-512 and AVX2 or packing is off.
     let packer: PackedLinear?
 
     /// - Parameter packedWeights: whether linear layers run on weights packed at the first call where the CPU allows
-    ///   (``PackedLinear``); off, on OpenBLAS as on CPUs without AVX-512. A spiking executor that reproduces this
-    ///   network (QANN) must make the same choice.
+    ///   (``PackedLinear``); off, on OpenBLAS as on CPUs without AVX-512 or AVX2. A spiking executor that reproduces
+    ///   this network (QANN) must make the same choice.
     public init(_ model: ViTModel, packedWeights: Bool = true) {
         config = model.config
         w = PreparedWeights(model.weights, batchNorm: model.config.blockBatchNorm)
@@ -121,8 +121,8 @@ public final class ViTForward: Sendable {
         }
     }
 
-    /// A linear layer over the batch: on a CPU with AVX-512, ``PackedLinear`` on weights packed at the first call,
-    /// output columns spread over the cores (no row's result depends on the others). Elsewhere: one OpenBLAS GEMM per
+    /// A linear layer over the batch: on a CPU with AVX-512 or AVX2, ``PackedLinear`` on weights packed at the first
+    /// call, output columns spread over the cores (no row's result depends on the others). Elsewhere: one OpenBLAS GEMM per
     /// image with a hook (the QANN, calibration: the references the spiking networks reproduce bit for bit) and for
     /// several images without one, so no image's result depends on its batch; one image without a hook, OpenBLAS
     /// with the output columns spread over the cores.

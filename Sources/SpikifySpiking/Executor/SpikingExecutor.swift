@@ -95,8 +95,8 @@ public final class SpikingExecutor {
     /// - Parameters:
     ///   - lanes: how many parts of the batch run in parallel (see the type's notes); nil: one per core, at most one
     ///     per sample.
-    ///   - packedWeights: whether linear layers run on packed weights where the CPU has AVX-512 (``PackedLinear``),
-    ///     like ``ViTForward``'s default; the reference network must be built with the same choice for the settled
+    ///   - packedWeights: whether linear layers run on packed weights where the CPU has AVX-512 or AVX2
+    ///     (``PackedLinear``), like ``ViTForward``'s default; the reference network must be built with the same choice for the settled
     ///     SNN to equal it bit for bit.
     public convenience init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared,
                             lanes: Int? = nil, packedWeights: Bool = true) throws {
@@ -159,7 +159,7 @@ public final class SpikingExecutor {
         for v in graph.values.indices where tables[v] == nil {  // (a tabulated value's source is made first)
             made[v] = ValueSlot(graph.values[v], batch: batchCapacity, sharedIncrement: shared[v] ? sharedIncrement : nil,
                                 transientTotal: transientBuffer[v], countUnit: countedOutputs[v]?.unit,
-                                countsEvents: counted[v])
+                                nibbleBase: countedOutputs[v]?.nibbleBase, countsEvents: counted[v])
         }
         for (v, tabulated) in tables.enumerated() {
             guard let tabulated else { continue }

@@ -23,7 +23,9 @@ import SpikifySIMD
 /// **Counted totals** (``counts``): a value whose totals are integer counts S times a unit θ (an ST-BIF+ layer's
 /// output `S·θ`), read only by operators that can read them so, keeps one byte per element instead of a float;
 /// readers get the floats from ``loadRows(_:count:into:)`` or ``rows(_:count:scratch:)``, the same `S·θ` the producer
-/// would have stored.
+/// would have stored. Where the counts take at most 16 values and the producer keeps 4 bits of its own per element
+/// (``CountedOutput/sharesBytesWithProducer``: an ST-BIF+ layer's settle levels), a count takes the high half of
+/// its byte and the producer the low half (``nibbleBase``).
 ///
 /// **Tabulated totals** (``countTable``): a value that is a one-to-one function f of a counted value, element by
 /// element (``OperatorSpec/elementwiseFunction(_:)``: the differential GELU over an ST-BIF+ layer's counts), keeps
@@ -69,15 +71,23 @@ package final class ValueSlot: @unchecked Sendable {
     package let countTable: FloatBuffer?
     /// Whether ``counts`` are another value's (tabulated totals), which that value's slot resets and moves.
     package let sharesCounts: Bool
+    /// Where ``counts`` share their bytes with the producer (see the type's notes): the count of code c (a byte's
+    /// high 4 bits) is `c + nibbleBase`; nil where each byte is one int8 count.
+    package let nibbleBase: Int?
+    /// Tabulated totals over counts in nibbles: the entries of ``countTable`` for the 16 codes. (Counted totals
+    /// compute `Float(c + nibbleBase)·θ` instead, the float of `Float(count)·θ`: 4× faster than a lookup.)
+    package let nibbleTable: FloatBuffer?
 
     /// A slot for `batch` samples; with `sharedIncrement` (at least `batch × perSample` floats) the increments are
     /// that shared buffer (``sharesIncrements``); with `transientTotal` (as large) so are the totals
     /// (``totalIsTransient``, which needs shared increments); with `countUnit` the totals are int8 counts of it
-    /// (``counts``); with `tabulating` (a counted slot of the same shape) and `table` (256 floats, f of the counts
-    /// −128…127 times its unit) the totals are that slot's counts read through the table (``countTable``).
+    /// (``counts``), in the high halves of bytes shared with the producer from `nibbleBase` on (``nibbleBase``,
+    /// a count of 0 in `nibbleBase...nibbleBase + 15`); with `tabulating` (a counted slot of the same shape) and
+    /// `table` (256 floats, f of the counts −128…127 times its unit) the totals are that slot's counts read through
+    /// the table (``countTable``).
     package init(_ info: ValueInfo, batch: Int, sharedIncrement: FloatBuffer? = nil, transientTotal: FloatBuffer? = nil,
-                 countUnit: Float? = nil, countsEvents: Bool = false, tabulating source: ValueSlot? = nil,
-                 table: [Float]? = nil) {
+                 countUnit: Float? = nil, nibbleBase: Int? = nil, countsEvents: Bool = false,
+                 tabulating source: ValueSlot? = nil, table: [Float]? = nil) {
         self.countsEvents = countsEvents
         self.info = info
         for buffer in [sharedIncrement, transientTotal].compactMap({ $0 }) {
@@ -98,6 +108,14 @@ package final class ValueSlot: @unchecked Sendable {
         sharesCounts = source != nil
         countTable = table.map { FloatBuffer($0) }
         self.countUnit = countUnit ?? 1
+        precondition(nibbleBase == nil || countUnit != nil && (-15...0).contains(nibbleBase!),
+                     "counts in nibbles need a unit and a count of 0 among their 16 codes")
+        self.nibbleBase = source?.nibbleBase ?? nibbleBase
+        if let base = self.nibbleBase, let table {
+            nibbleTable = FloatBuffer((0..<16).map { table[$0 + base + 128] })
+        } else {
+            nibbleTable = nil
+        }
         increment = sharedIncrement ?? FloatBuffer(count: batch * info.perSample)
         sharesIncrements = sharedIncrement != nil
         rowFlags = ScalarBuffer<UInt8>(count: batch * info.rows)
@@ -106,7 +124,15 @@ package final class ValueSlot: @unchecked Sendable {
     /// Zero totals and increments (a new batch).
     package func reset() {
         if !totalIsTransient { total.zero() }
-        if !sharesCounts { counts?.zero() }
+        if !sharesCounts {
+            if let counts, let base = nibbleBase {
+                // Both halves at the code of 0: the producer's half starts there too (CountedOutput).
+                UnsafeMutableRawPointer(counts.pointer).initializeMemory(as: UInt8.self, repeating: UInt8(-base) * 17,
+                                                                         count: counts.count)
+            } else {
+                counts?.zero()
+            }
+        }
         if !sharesIncrements { increment.zero() }
         rowFlags.zero()
         stepEvents = 0
@@ -138,7 +164,13 @@ package final class ValueSlot: @unchecked Sendable {
     /// Writes the totals of rows `first..<first + count` (batch rows) as floats into `out` (`count × width`).
     @inline(__always) package func loadRows(_ first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         let w = info.width
-        if let counts, let countTable {
+        if let counts, let nibbleTable {
+            spk_nibble_lookup(UnsafeRawPointer(counts.pointer + first * w).assumingMemoryBound(to: UInt8.self),
+                              nibbleTable.pointer, out, count * w)
+        } else if let counts, let base = nibbleBase {
+            spk_nibble_counts_to_floats(UnsafeRawPointer(counts.pointer + first * w).assumingMemoryBound(to: UInt8.self),
+                                        Int32(base), countUnit, out, count * w)
+        } else if let counts, let countTable {
             spk_table_lookup(counts.pointer + first * w, countTable.pointer + 128, out, count * w)
         } else if let counts {
             spk_counts_to_floats(counts.pointer + first * w, countUnit, out, count * w)
@@ -151,7 +183,15 @@ package final class ValueSlot: @unchecked Sendable {
     /// (`count × width`), element by element: `y[i] = total[i] + y[i]`.
     @inline(__always) package func addRows(_ first: Int, count: Int, to y: UnsafeMutablePointer<Float>) {
         let n = count * info.width, offset = first * info.width
-        if let counts, let countTable {
+        if let counts, let nibbleTable {
+            let c = UnsafeRawPointer(counts.pointer + offset).assumingMemoryBound(to: UInt8.self)
+            let t = nibbleTable.pointer
+            for i in 0..<n { y[i] = t[Int(c[i] >> 4)] + y[i] }
+        } else if let counts, let base = nibbleBase {
+            let c = UnsafeRawPointer(counts.pointer + offset).assumingMemoryBound(to: UInt8.self)
+            let b = Int32(base), unit = countUnit
+            for i in 0..<n { y[i] = Float(Int32(c[i] >> 4) + b) * unit + y[i] }
+        } else if let counts, let countTable {
             let c = counts.pointer + offset, f = countTable.pointer + 128
             for i in 0..<n { y[i] = f[Int(c[i])] + y[i] }
         } else if let counts {

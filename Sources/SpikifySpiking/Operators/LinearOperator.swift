@@ -5,8 +5,8 @@ import SpikifySIMD
 /// Its increment is `W·x_t`, the difference of consecutive totals.
 ///
 /// Only rows (tokens) whose input changed are recomputed, with the reference network's arithmetic:
-/// - **Packed weights** (``OperatorRuntime/packedWeights``, on CPUs with AVX-512, the default there): the kernel of
-///   ``PackedLinear``, which the reference network's linear layers run as well (``ViTForward``). It sums every row
+/// - **Packed weights** (``OperatorRuntime/packedWeights``, on CPUs with AVX-512 or AVX2, the default there): the
+///   kernel of ``PackedLinear``, which the reference network's linear layers run as well (``ViTForward``). It sums every row
 ///   alike whatever rows share the call, so the changed rows of a lane go through one call, gathered first unless
 ///   they are consecutive, and reproduce the reference by construction.
 /// - **OpenBLAS** otherwise: when ``GatheredLinear`` found call sizes at which gathered rows reproduce the reference
@@ -226,7 +226,7 @@ package struct LinearWeights {
         outFeatures = n
         self.packed = packed
         if packed {
-            precondition(PackedLinear.available, "packed weights need AVX-512F")
+            precondition(PackedLinear.available, "packed weights need AVX2 and FMA, or AVX-512F")
             self.weight = weight.scalars.withUnsafeBufferPointer {
                 PackedLinear.pack($0.baseAddress!, outFeatures: n, inFeatures: k)
             }

@@ -64,11 +64,24 @@ package struct CountedOutput: Equatable, Sendable {
     package let unit: Float
     /// The counts an output element can take (within −128…127).
     package let levels: ClosedRange<Int>
+    /// Whether the producer keeps 4 bits of state of its own per element beside each count (an ST-BIF+ layer's
+    /// settle level). Where the counts take at most 16 values, 0 among them, the executor then keeps each count in
+    /// the high half of a byte as `count − levels.lowerBound` and leaves the low half to the producer
+    /// (``nibbleBase``, ``ValueSlot/nibbleBase``), which writes both halves. The executor starts both at the code of
+    /// count 0.
+    package let sharesBytesWithProducer: Bool
 
-    package init(unit: Float, levels: ClosedRange<Int>) {
+    package init(unit: Float, levels: ClosedRange<Int>, sharesBytesWithProducer: Bool = false) {
         precondition(levels.lowerBound >= Int(Int8.min) && levels.upperBound <= Int(Int8.max), "counts beyond int8")
         self.unit = unit
         self.levels = levels
+        self.sharesBytesWithProducer = sharesBytesWithProducer
+    }
+
+    /// The count of code 0 where the counts share their bytes with the producer (see
+    /// ``sharesBytesWithProducer``); nil where each count takes a byte.
+    package var nibbleBase: Int? {
+        sharesBytesWithProducer && levels.count <= 16 && levels.contains(0) ? levels.lowerBound : nil
     }
 }
 
