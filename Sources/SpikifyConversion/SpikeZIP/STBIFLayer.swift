@@ -9,21 +9,21 @@ import SpikifySpiking
 /// The membrane is kept in the closed form `u = X̂/θ + 0.5 − S` from the accumulated input X̂ (equal to the incremental
 /// `u += x_t/θ; u −= k`), so that once the input settles the count is exactly `clamp(floor(X̂/θ + 0.5))` as the QANN
 /// computes it, for every B. The output increment is `k·θ`, its total `S·θ`. The layer keeps, per neuron, only that
-/// settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)` (``STBIFNeuron/settleLevel(drive:lower:upper:)``), in
-/// one byte where the bounds allow, and at up to 16 levels in half of its count's byte (below): it is recomputed
-/// from the input total in the rows whose input changed, and the spike is `clamp(L − S, −B, B)` (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, the membrane
-/// rule's spikes and settled count). So the layer reads its input only in changed rows, right after their producer
-/// wrote them, and the executor need not keep that input's totals between steps
-/// (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the output itself where the
-/// output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127: ``STBIFSpec/countedOutput(_:)``), at up
-/// to 16 levels as the code `S − lower` in the high half of a byte whose low half is the level's `L − lower`
-/// (``ValueSlot/nibbleBase``, `SPK_COUNTS_NIBBLES`; a neuron at the NaN level keeps its count there as its level,
-/// at which it does not fire either), so that such a layer keeps one byte per neuron in all; else
-/// it is recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
-/// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer.
-/// Statistics per step: spikes Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by
-/// the vectorised C kernel `spk_stbif_rows` (SpikifySIMD), which computes the level and spike rules exactly
-/// (`NeuronTests` compares them neuron by neuron).
+/// settle level `L = clamp(floor(X̂/θ + 0.5), lower, upper)` (``STBIFNeuron/settleLevel(drive:lower:upper:)``), in one
+/// byte where the bounds allow, and at up to 16 levels in half of its count's byte (below): it is recomputed from the
+/// input total in the rows whose input changed, and the spike is `clamp(L − S, −B, B)`
+/// (``STBIFNeuron/fireAtLevel(_:count:lower:burst:)``, the membrane rule's spikes and settled count). So the layer
+/// reads its input only in changed rows, right after their producer wrote them, and the executor need not keep that
+/// input's totals between steps (``OperatorSpec/readsChangedInputRowsOnly``, docs/architecture.md). The count S is the
+/// output itself where the output keeps int8 counts (``ValueSlot/counts``, bounds within −128…127:
+/// ``STBIFSpec/countedOutput(_:)``), at up to 16 levels as the code `S − lower` in the high half of a byte whose low
+/// half is the level's `L − lower` (``ValueSlot/nibbleBase``, `SPK_COUNTS_NIBBLES`; a neuron at the NaN level keeps its
+/// count there as its level, at which it does not fire either), so that such a layer keeps one byte per neuron in all;
+/// else it is recovered from the output total `S·θ` as `round(S·θ · (1/θ))`, exact for θ, 1/θ normal and |S| < 2²¹ (see
+/// ``countsFromTotals(threshold:lower:upper:)``), and other layers keep a count buffer. Statistics per step: spikes
+/// Σ|k|, events (neurons with k ≠ 0) and the largest |k|. The neurons are stepped by the vectorised C kernel
+/// `spk_stbif_rows` (SpikifySIMD), which computes the level and spike rules exactly (`NeuronTests` compares them neuron
+/// by neuron).
 final class STBIFLayer: SpikeEmitter {
     let site: String
     let input: ValueSlot, output: ValueSlot

@@ -122,10 +122,10 @@ public final class ViTForward: Sendable {
     }
 
     /// A linear layer over the batch: on a CPU with AVX-512 or AVX2, ``PackedLinear`` on weights packed at the first
-    /// call, output columns spread over the cores (no row's result depends on the others). Elsewhere: one OpenBLAS GEMM per
-    /// image with a hook (the QANN, calibration: the references the spiking networks reproduce bit for bit) and for
-    /// several images without one, so no image's result depends on its batch; one image without a hook, OpenBLAS
-    /// with the output columns spread over the cores.
+    /// call, output columns spread over the cores (no row's result depends on the others). Elsewhere: one OpenBLAS GEMM
+    /// per image with a hook (the QANN, calibration: the references the spiking networks reproduce bit for bit) and for
+    /// several images without one, so no image's result depends on its batch; one image without a hook, OpenBLAS with
+    /// the output columns spread over the cores.
     private func linear(_ x: UnsafePointer<Float>, samples: Int, rowsPerSample rows: Int, inFeatures k: Int,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures n: Int,
                         into y: UnsafeMutablePointer<Float>, hook: SiteHook?) {

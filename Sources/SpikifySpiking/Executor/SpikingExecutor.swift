@@ -96,8 +96,8 @@ public final class SpikingExecutor {
     ///   - lanes: how many parts of the batch run in parallel (see the type's notes); nil: one per core, at most one
     ///     per sample.
     ///   - packedWeights: whether linear layers run on packed weights where the CPU has AVX-512 or AVX2
-    ///     (``PackedLinear``), like ``ViTForward``'s default; the reference network must be built with the same choice for the settled
-    ///     SNN to equal it bit for bit.
+    ///     (``PackedLinear``), like ``ViTForward``'s default; the reference network must be built with the same choice
+    ///     for the settled SNN to equal it bit for bit.
     public convenience init(graph: SpikingGraph, batchCapacity: Int, registry: OperatorRegistry = .shared,
                             lanes: Int? = nil, packedWeights: Bool = true) throws {
         try self.init(graph: graph, batchCapacity: batchCapacity, registry: registry, lanes: lanes,

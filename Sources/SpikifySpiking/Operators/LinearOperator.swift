@@ -6,9 +6,9 @@ import SpikifySIMD
 ///
 /// Only rows (tokens) whose input changed are recomputed, with the reference network's arithmetic:
 /// - **Packed weights** (``OperatorRuntime/packedWeights``, on CPUs with AVX-512 or AVX2, the default there): the
-///   kernel of ``PackedLinear``, which the reference network's linear layers run as well (``ViTForward``). It sums every row
-///   alike whatever rows share the call, so the changed rows of a lane go through one call, gathered first unless
-///   they are consecutive, and reproduce the reference by construction.
+///   kernel of ``PackedLinear``, which the reference network's linear layers run as well (``ViTForward``). It sums
+///   every row alike whatever rows share the call, so the changed rows of a lane go through one call, gathered first
+///   unless they are consecutive, and reproduce the reference by construction.
 /// - **OpenBLAS** otherwise: when ``GatheredLinear`` found call sizes at which gathered rows reproduce the reference
 ///   network's per-sample calls bit for bit on this machine, the changed rows of all samples go through GEMMs of
 ///   those sizes: one contiguous share of the rows per core, each covered by the layer's cheapest plan of calls (a
