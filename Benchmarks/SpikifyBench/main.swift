@@ -10,12 +10,13 @@ let usage = """
       --sections LIST  which sections to run (default all four):
                          ann    ViT-Tiny and ViT-Small geometries (random weights), images/s per batch size
                          snn    the bundled QAT QANN, batch 16: SNN until quiet and at T = 32 against the ANN,
-                                exactness, time by operator; the same with --burst 4, 8 and 16; on AVX-512
-                                CPUs also with OpenBLAS linear layers instead of the packed kernel, in turn
+                                exactness, time by operator; the same with --burst 4, 8 and 16; on CPUs
+                                with AVX-512 or AVX2 also with OpenBLAS linear layers instead of the packed
+                                kernel, in turn
                          tiny   ViT-Tiny geometry, 16 calibrated levels, batch 4: one simulated step against one
-                                ANN forward (on AVX-512 CPUs also with OpenBLAS linear layers, in turn); runs
-                                until quiet and of T = 32 in ANN forwards, with single spikes and with
-                                --burst 4, 8 and 16; peak RSS of predict and of the SNN
+                                ANN forward (on CPUs with AVX-512 or AVX2 also with OpenBLAS linear layers,
+                                in turn); runs until quiet and of T = 32 in ANN forwards, with single spikes and
+                                with --burst 4, 8 and 16; peak RSS of predict and of the SNN
                          sweep  SNN time against T, batch, tokens, width and depth
       --batches LIST   batch sizes of the ann section (default 1,16)
       --seconds S      seconds per measurement (default 3; the sweep uses at most 1)

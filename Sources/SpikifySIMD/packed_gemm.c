@@ -202,14 +202,20 @@ static void linear_avx2(const float *x, long rows, long k, const float *packed, 
 }
 #endif
 
-/// The kernel this CPU runs: 2 (AVX-512F), 1 (AVX2 and FMA), 0 (none).
+/// The kernel this CPU runs: 2 (AVX-512F), 1 (AVX2 and FMA), 0 (none). Asked once: every linear layer's call
+/// reads it (a relaxed atomic; racing first callers store the same value).
 static int packed_kernel(void) {
+    static int known = -1;
+    int kernel = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (kernel >= 0) return kernel;
+    kernel = 0;
 #ifdef SPK_HAVE_AVX512_GEMM
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    if (__builtin_cpu_supports("avx512f")) kernel = 2;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernel = 1;
 #endif
-    return 0;
+    __atomic_store_n(&known, kernel, __ATOMIC_RELAXED);
+    return kernel;
 }
 
 int spk_packed_linear_available(void) { return packed_kernel(); }

@@ -16,9 +16,11 @@ import SpikifySIMD
 package final class PackedLinear: @unchecked Sendable {
     /// Whether this CPU runs the kernel (AVX-512F, or AVX2 with FMA: the same bits); elsewhere callers use
     /// ``Kernels`` (OpenBLAS).
-    package static let available = spk_packed_linear_available() != 0
+    package static var available: Bool { kernel != 0 }
     /// The kernel's name on this CPU ("packed_avx512", "packed_avx2"), or "openblas" where it does not run.
-    package static let kernelName = ["openblas", "packed_avx2", "packed_avx512"][Int(spk_packed_linear_available())]
+    package static var kernelName: String { ["openblas", "packed_avx2", "packed_avx512"][kernel] }
+    /// `spk_packed_linear_available()`: 2 (AVX-512F), 1 (AVX2 and FMA) or 0.
+    private static let kernel = Int(spk_packed_linear_available())
 
     private let lock = NSLock()
     /// Packed copies by the address of the weights they pack (buffers that live as long as their owner).

@@ -224,11 +224,12 @@ public final class SpikingExecutor {
         }
     }
 
-    /// The unit θ and the range of the counts of each value whose totals are kept as int8 counts
-    /// (``ValueSlot/counts``; nil for the others): its producer's outputs are counts of θ
-    /// (``OperatorSpec/countedOutput(_:)``), it is neither the graph's input nor its output, and every operator that
-    /// reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph whose bounds fit in a byte (signed
-    /// quantizers up to 256 levels, unsigned up to 128) these are the outputs of every ST-BIF+ layer.
+    /// The unit θ and the range of the counts of each value whose totals are kept as counts, a byte each
+    /// (``ValueSlot/counts``: int8, or shared with the producer, ``CountedOutput/nibbleBase``; nil for the others):
+    /// its producer's outputs are counts of θ (``OperatorSpec/countedOutput(_:)``), it is neither the graph's input
+    /// nor its output, and every operator that reads it ``OperatorSpec/readsCountedInputs``. In a SpikeZIP-TF graph
+    /// whose bounds fit in a byte (signed quantizers up to 256 levels, unsigned up to 128) these are the outputs of
+    /// every ST-BIF+ layer.
     static func valuesWithCountedTotals(_ graph: SpikingGraph, specs: [AnyOperatorSpec]) throws -> [CountedOutput?] {
         var units = [CountedOutput?](repeating: nil, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
