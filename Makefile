@@ -10,7 +10,7 @@ STA_TIMESTEPS ?= 64
 STA_LIMIT  ?= 200
 DEMO_OUT   := out
 
-.PHONY: all deps build test test-asan fuzz fuzz-build fuzz-smoke mutate demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
+.PHONY: all deps build test test-asan test-tsan fuzz fuzz-build fuzz-smoke mutate demo latency report-preview models fixtures keras-fixtures venv bench slurm-test deploy-check interop-check clean
 
 all: build
 
@@ -158,6 +158,12 @@ deploy-check: build
 test-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --scratch-path .build-asan
+
+# The threaded tests (the worker pool, the executor's lanes) under ThreadSanitizer, C and Swift targets alike (a
+# separate build folder; not part of `make test`).
+test-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	$(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread --filter 'ParallelTests|ExecutorLaneTests'
 
 # libFuzzer over the importer, the converted-model loader (with the executor) and the dataset reader
 # (Fuzz/SpikifyFuzz, one run per target), seeded with the test fixtures, the fuzz regressions and a converted model;

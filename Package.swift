@@ -2,9 +2,9 @@
 import PackageDescription
 
 // The targets follow the pipeline, and data flows one way (docs/architecture.md):
-// HDF5, SpikifySIMD → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion → SpikifyEvaluation /
-// SpikifyExport → Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside them and
-// SpikifyEvaluation uses it.
+// HDF5, SpikifySIMD, SpikifyWorkers → SpikifyCore → SpikifyModel → SpikifySpiking → SpikifyConversion →
+// SpikifyEvaluation / SpikifyExport → Spikify (umbrella) → spikify (CLI); SpikifyReport (Foundation only) sits beside
+// them and SpikifyEvaluation uses it.
 // Nothing imports a target above it; SwiftPM enforces that.
 let package = Package(
     name: "Spikify",
@@ -32,8 +32,10 @@ let package = Package(
         // The hottest elementwise kernels (softmax, GELU, ST-BIF+ rows, row differences) in C, compiled for AVX-512,
         // AVX2 and baseline x86-64 at once and picked at load time; each mirrors its Swift definition exactly.
         .target(name: "SpikifySIMD"),
+        // The worker threads under parallel loops: a fork-join pool whose idle workers poll a while before they sleep.
+        .target(name: "SpikifyWorkers", linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
         // Tensors, BLAS, vectorisable kernels, parallel loops, unsafe buffers; library errors and file support.
-        .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS", "SpikifySIMD"]),
+        .target(name: "SpikifyCore", dependencies: ["HDF5", "CBLAS", "SpikifySIMD", "SpikifyWorkers"]),
         // ViT configuration and weights, importers (layouts, config inference), the ANN forward with its site hook.
         .target(name: "SpikifyModel", dependencies: ["SpikifyCore", "HDF5"]),
         // The spiking core: graphs of operator nodes, the open operator registry, simulation semantics,
@@ -71,7 +73,8 @@ let package = Package(
         // Fixtures live in Tests/Fixtures and are found relative to the test sources.
         .testTarget(name: "SpikifyTests",
                     dependencies: ["Spikify", "HDF5", "SpikifyCore", "SpikifyModel", "SpikifySpiking",
-                                   "SpikifyConversion", "SpikifyEvaluation", "SpikifyExport", "SpikifySIMD"]),
+                                   "SpikifyConversion", "SpikifyEvaluation", "SpikifyExport", "SpikifySIMD",
+                                   "SpikifyWorkers"]),
     ],
     swiftLanguageModes: [.v6]
 )
