@@ -7,10 +7,14 @@
 // has finished, so a thread that holds a claim reads the fields of its own job.
 #include "spikify_workers.h"
 
+#ifdef __linux__
+#define _GNU_SOURCE  // sched_getaffinity, CPU_COUNT
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -115,6 +119,39 @@ long spk_workers_start(long threads) {
 }
 
 long spk_workers_spin_microseconds(void) { return SPIN_MICROSECONDS; }
+
+#ifdef __linux__
+/// A cgroup's CPU quota as whole CPUs, rounded up (0: none found): cgroup v2's `cpu.max` ("max 100000" or
+/// "200000 100000"), else v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us`, as a container sees its own cgroup.
+static long cgroup_cpu_quota(void) {
+    long long quota = -1, period = 0;
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f) {
+        if (fscanf(f, "%lld %lld", &quota, &period) != 2) quota = -1;  // "max …" fails: no quota
+        fclose(f);
+    } else if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r"))) {
+        if (fscanf(f, "%lld", &quota) != 1) quota = -1;
+        fclose(f);
+        if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r"))) {
+            if (fscanf(f, "%lld", &period) != 1) period = 0;
+            fclose(f);
+        }
+    }
+    return quota > 0 && period > 0 ? (long)((quota + period - 1) / period) : 0;
+}
+#endif
+
+long spk_workers_cpus_available(void) {
+#ifdef __linux__
+    cpu_set_t mask;
+    long cpus = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : 0;
+    const long quota = cgroup_cpu_quota();
+    if (quota > 0 && (cpus == 0 || quota < cpus)) cpus = quota;
+    return cpus;
+#else
+    return 0;
+#endif
+}
 
 static void run_inline(long chunks, spk_chunk_body body, void *context) {
     for (long c = 0; c < chunks; c++) body(context, c);

@@ -78,6 +78,30 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    #if os(Linux)
+    /// The CPUs the pool sizes itself by follow the affinity mask (what Slurm and `taskset` set): all of this
+    /// thread's CPUs, then its first CPU alone.
+    func testCPUsAvailableFollowTheAffinityMask() throws {
+        // glibc's sched_{get,set}affinity (declared only under _GNU_SOURCE, so not imported into Swift)
+        typealias Affinity = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+        let get = unsafeBitCast(try XCTUnwrap(dlsym(nil, "sched_getaffinity")), to: Affinity.self)
+        let set = unsafeBitCast(try XCTUnwrap(dlsym(nil, "sched_setaffinity")), to: Affinity.self)
+        var saved = [UInt8](repeating: 0, count: 128)  // cpu_set_t: 1024 bits
+        XCTAssertEqual(get(0, saved.count, &saved), 0)
+        defer { _ = set(0, saved.count, &saved) }
+        let all = spk_workers_cpus_available()
+        XCTAssertGreaterThanOrEqual(all, 1)
+        XCTAssertLessThanOrEqual(all, saved.reduce(0) { $0 + $1.nonzeroBitCount })
+        let first = try XCTUnwrap((0..<saved.count * 8).first { (bit: Int) -> Bool in
+            (saved[bit / 8] >> UInt8(bit % 8)) & 1 == 1
+        })
+        var one = [UInt8](repeating: 0, count: saved.count)
+        one[first / 8] = UInt8(1) << UInt8(first % 8)
+        XCTAssertEqual(set(0, one.count, &one), 0)
+        XCTAssertEqual(spk_workers_cpus_available(), 1)
+    }
+    #endif
+
     /// Workers that slept (idle longer than they poll) wake for the next job, and on a machine of two or more cores
     /// a job's chunks run on more than one thread.
     func testSleepingWorkersWakeAndShareTheWork() {

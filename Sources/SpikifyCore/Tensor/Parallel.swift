@@ -12,9 +12,13 @@ package struct SendablePointer<T>: @unchecked Sendable {
 /// Work splitting over the machine's cores, on a pool of worker threads that poll for work a while after each
 /// job before they sleep (`Sources/SpikifyWorkers`; docs/performance.md, "Waking the workers").
 package enum Parallel {
-    /// Number of workers used for data-parallel loops (the active processor count): the pool's threads and the
-    /// caller.
-    package static let workers: Int = spk_workers_start(max(1, ProcessInfo.processInfo.activeProcessorCount) - 1)
+    /// Number of workers used for data-parallel loops, the pool's threads and the caller: one per CPU this process
+    /// may use (the active processor count, or fewer where an affinity mask or a cgroup quota allows fewer: Slurm,
+    /// `taskset`, container limits).
+    package static let workers: Int = {
+        let active = max(1, ProcessInfo.processInfo.activeProcessorCount), allowed = spk_workers_cpus_available()
+        return spk_workers_start((allowed > 0 ? min(active, allowed) : active) - 1)
+    }()
 
     /// Workers a ``forChunks(_:minimumPerChunk:_:)`` made on this thread would use: 1 inside ``inline(_:)``.
     package static var available: Int { spk_thread_inline() != 0 ? 1 : workers }

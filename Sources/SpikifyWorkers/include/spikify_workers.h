@@ -11,6 +11,10 @@
 /// One chunk of a job: `body(context, chunk)`.
 typedef void (*spk_chunk_body)(void *context, long chunk);
 
+/// The CPUs this process may run on, where the system says (Linux: the scheduler's affinity mask, which Slurm and
+/// `taskset` set, capped by a cgroup CPU quota rounded up, which container limits set); 0 where it does not.
+long spk_workers_cpus_available(void);
+
 /// Starts `threads` workers (once per process; later calls return the number started first). Returns the number of
 /// threads that run a job's chunks: the workers plus the caller.
 long spk_workers_start(long threads);
