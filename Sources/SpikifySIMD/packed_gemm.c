@@ -73,7 +73,7 @@ void block_avx512(const int mr, const float *a, long lda, const float *b, long k
 /// accumulators as well, but each step of k needs six broadcasts instead of twelve, and six row pointers fit the
 /// general-purpose registers, so the loop spends its instructions on multiply-adds (10–20% faster than two
 /// 12-row blocks in a C harness on the ViT shapes, one thread).
-#define SPK_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define SPK_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)  // (the AVX2 kernel's blocks have six rows too)
 static inline __attribute__((always_inline, target("avx512f")))
 void pair_block_avx512(const int mr, const float *a, long lda, const float *b, long k, float *c, long ldc,
                        const float *bias, long cols) {
@@ -106,7 +106,6 @@ void pair_block_avx512(const int mr, const float *a, long lda, const float *b, l
     SPK_ROWS6(SPK_STORE)
 #undef SPK_STORE
 }
-#undef SPK_ROWS6
 
 /// Panels two at a time in blocks of 6 rows (`pair_block_avx512`), a last odd panel in blocks of 12
 /// (`block_avx512`); every output gets the same sum either way.
@@ -145,7 +144,6 @@ static void linear_avx512(const float *x, long rows, long k, const float *packed
 /// panel), plus the bias, into `c` (masked to `cols` ≤ 16): the sums of `block_avx512`, in the same order, with
 /// 8-float vectors. Six rows of two vectors are 12 accumulators, which with two weight vectors and a broadcast fit
 /// AVX2's 16 registers.
-#define SPK_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 static inline __attribute__((always_inline, target("avx2,fma")))
 void block_avx2(const int mr, const float *a, long lda, const float *b, long k, float *c, long ldc,
                 const float *bias, long cols) {
